@@ -1,0 +1,7 @@
+"""movies_auth: the authentication and authorization service of the online cinema."""
+
+__version__ = "0.1.0"
+
+from movies_auth.app import create_app  # noqa: E402
+
+__all__ = ["create_app", "__version__"]

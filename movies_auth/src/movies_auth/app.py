@@ -1,0 +1,93 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from movies_auth import apidocs, errors, redis_keys, request_context
+from movies_auth.cli import register_commands
+from movies_auth.extensions import db, jwt, limiter, migrate, redis_store
+from movies_auth.logging_setup import configure_logging
+from movies_auth.services import passwords, tokens
+from movies_auth.settings import Settings
+from movies_auth.views import health, users
+from movies_auth.views import tokens as token_views
+
+MIGRATIONS_DIRECTORY = Path(__file__).with_name("migrations")
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the app from `settings` (by default, from the environment and `.env`)."""
+    settings = settings or Settings()
+    configure_logging(settings.log_level)
+
+    app = Flask(__name__)
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.extensions["settings"] = settings
+    app.config.update(_flask_config(app, settings))
+    if settings.trusted_proxies:
+        hops = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS_DIRECTORY), render_as_batch=True)
+    redis_store.init_app(app, settings)
+    passwords.init_app(app, settings)
+    jwt.init_app(app)
+    # Rate-limit counters share the service's Redis connection pool, embedded or real alike.
+    app.config["RATELIMIT_STORAGE_OPTIONS"] = {"connection_pool": app.extensions["redis"].connection_pool}
+    limiter.init_app(app)
+
+    request_context.init_app(app)
+    errors.register_error_handlers(app)
+    for blueprint in (users.bp, token_views.bp, health.bp):
+        app.register_blueprint(blueprint)
+    apidocs.init_app(app)
+    register_commands(app)
+    return app
+
+
+@jwt.token_in_blocklist_loader
+def _token_is_revoked(_header: dict[str, Any], payload: dict[str, Any]) -> bool:
+    return tokens.is_revoked(payload)
+
+
+def _flask_config(app: Flask, settings: Settings) -> dict[str, Any]:
+    database_url = settings.sqlalchemy_url(app.instance_path)
+    if database_url.startswith("sqlite"):
+        engine_options: dict[str, Any] = {"connect_args": {"timeout": 30}}
+    else:
+        engine_options = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10, "pool_recycle": 1800}
+    return {
+        "MAX_CONTENT_LENGTH": settings.max_content_length,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
+        "JWT_SECRET_KEY": settings.jwt_secret(app.instance_path),
+        "JWT_ALGORITHM": "HS256",
+        "JWT_TOKEN_LOCATION": ["headers"],
+        "JWT_ACCESS_TOKEN_EXPIRES": settings.jwt_access_token_expires,
+        "JWT_REFRESH_TOKEN_EXPIRES": settings.jwt_refresh_token_expires,
+        "RATELIMIT_ENABLED": settings.rate_limits_enabled,
+        "RATELIMIT_STORAGE_URI": "redis://",
+        "RATELIMIT_KEY_PREFIX": redis_keys.RATE_LIMIT_PREFIX,
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "RATELIMIT_STRATEGY": "fixed-window",
+    }
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # SQLite enforces foreign keys (and so ON DELETE CASCADE) only when asked, per connection;
+    # WAL lets readers go on while one worker writes.
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()

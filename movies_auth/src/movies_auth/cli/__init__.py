@@ -1,0 +1,12 @@
+"""The admin surface: `flask --app movies_auth <group> <command>`."""
+
+from flask import Flask
+
+from movies_auth.cli.setup import app_group
+from movies_auth.cli.superuser import superuser_group
+
+
+def register_commands(app: Flask) -> None:
+    """Add every command group to the app's `flask` CLI."""
+    for group in (app_group, superuser_group):
+        app.cli.add_command(group)

@@ -1,0 +1,104 @@
+"""Errors as JSON `{"msg": ..., "errors"?: ...}` for every failure, ours or the framework's."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, jsonify
+from marshmallow import ValidationError
+from redis.exceptions import RedisError
+from sqlalchemy.exc import DBAPIError, OperationalError
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, TooManyRequests
+
+log = logging.getLogger(__name__)
+
+
+class APIError(Exception):
+    """An error with a status code and a message meant for the client."""
+
+    status_code = 400
+
+    def __init__(self, msg: str, errors: dict[str, Any] | None = None) -> None:
+        super().__init__(msg)
+        self.msg = msg
+        self.errors = errors
+
+
+class BadRequest(APIError):
+    status_code = 400
+
+
+class Unauthorized(APIError):
+    status_code = 401
+
+
+class Forbidden(APIError):
+    status_code = 403
+
+
+class NotFound(APIError):
+    status_code = 404
+
+
+class Conflict(APIError):
+    status_code = 409
+
+
+class ServiceUnavailable(APIError):
+    status_code = 503
+
+
+def error_response(status: int, msg: str, errors: dict[str, Any] | None = None) -> Response:
+    """The JSON body every error answer has."""
+    body: dict[str, Any] = {"msg": msg}
+    if errors:
+        body["errors"] = errors
+    response = jsonify(body)
+    response.status_code = status
+    return response
+
+
+def _http_message(error: HTTPException) -> str:
+    if isinstance(error, RequestEntityTooLarge):
+        return "Request body is too large"
+    if isinstance(error, TooManyRequests):
+        return f"Too many requests (limit: {error.description}); retry after the Retry-After delay"
+    return error.description or error.name
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Answer every error as JSON; never a stack trace, never an HTML page."""
+
+    @app.errorhandler(APIError)
+    def _api_error(error: APIError) -> Response:
+        return error_response(error.status_code, error.msg, error.errors)
+
+    @app.errorhandler(ValidationError)
+    def _validation_error(error: ValidationError) -> Response:
+        errors = error.messages if isinstance(error.messages, dict) else {"_schema": error.messages}
+        return error_response(400, "Invalid input", errors)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException) -> Response:
+        response = error_response(error.code or 500, _http_message(error))
+        # Keep headers the error carries, such as Allow on 405 and Retry-After on 429.
+        for name, value in error.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
+
+    @app.errorhandler(RedisError)
+    def _redis_down(error: RedisError) -> Response:
+        log.error("Redis is unavailable: %s", error)
+        return error_response(503, "Token store is unavailable, try again shortly")
+
+    @app.errorhandler(OperationalError)
+    def _database_down(error: DBAPIError) -> Response:
+        log.error("Database is unavailable: %s", error.orig)
+        return error_response(503, "Database is unavailable, try again shortly")
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception) -> Response:
+        log.exception("Unhandled error")
+        return error_response(500, "Internal server error")

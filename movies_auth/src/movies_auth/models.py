@@ -1,0 +1,101 @@
+"""Database models: users, their login history, roles and permissions."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy import Boolean, CheckConstraint, Column, DateTime, ForeignKey, Index, String, Table, TypeDecorator
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from movies_auth.extensions import db
+
+EMAIL_MAX_LENGTH = 254
+NAME_MAX_LENGTH = 100
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware in UTC."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """A timestamp that is always returned timezone-aware in UTC (SQLite stores naive values)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        return value.astimezone(UTC) if value is not None else None
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+def _association(name: str, left: str, right: str) -> Table:
+    """A many-to-many table whose rows disappear with either side."""
+    return Table(
+        name,
+        db.metadata,
+        Column(f"{left}_id", ForeignKey(f"{left}s.id", ondelete="CASCADE"), primary_key=True),
+        Column(f"{right}_id", ForeignKey(f"{right}s.id", ondelete="CASCADE"), primary_key=True, index=True),
+    )
+
+
+role_permissions = _association("role_permissions", "role", "permission")
+user_roles = _association("user_roles", "user", "role")
+user_permissions = _association("user_permissions", "user", "permission")
+
+
+class Permission(db.Model):
+    """A named capability, granted to roles or directly to users."""
+
+    __tablename__ = "permissions"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    description: Mapped[str] = mapped_column(String(255), default="")
+
+
+class Role(db.Model):
+    """A named set of permissions."""
+
+    __tablename__ = "roles"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    description: Mapped[str] = mapped_column(String(255), default="")
+    permissions: Mapped[list[Permission]] = relationship(secondary=role_permissions, order_by=Permission.name)
+
+
+class User(db.Model):
+    """An account. The email is stored lower-cased, so uniqueness is case-insensitive in the database."""
+
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint("email = lower(email)", name="email_lowercase"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    email: Mapped[str] = mapped_column(String(EMAIL_MAX_LENGTH), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    first_name: Mapped[str | None] = mapped_column(String(NAME_MAX_LENGTH))
+    last_name: Mapped[str | None] = mapped_column(String(NAME_MAX_LENGTH))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    roles: Mapped[list[Role]] = relationship(secondary=user_roles, order_by=Role.name)
+    permissions: Mapped[list[Permission]] = relationship(secondary=user_permissions, order_by=Permission.name)
+
+
+class LoginAttempt(db.Model):
+    """One login attempt, successful or not; `email` is kept only when it matched no account."""
+
+    __tablename__ = "login_history"
+    __table_args__ = (Index("ix_login_history_user_id_time", "user_id", "time"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    email: Mapped[str | None] = mapped_column(String(EMAIL_MAX_LENGTH))
+    time: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    ip_address: Mapped[str | None] = mapped_column(String(45))
+    user_agent: Mapped[str | None] = mapped_column(String(512))
+    success: Mapped[bool] = mapped_column(Boolean)

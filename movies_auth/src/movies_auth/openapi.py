@@ -1,0 +1,185 @@
+"""Request/response schemas bound to views, and the OpenAPI spec built from those same bindings.
+
+A view declares its body or query schema with `@accepts` and its answer with `@responds`; the
+decorators both validate/serialize at run time and record what they did, and `build_spec` turns
+the records into the OpenAPI document that flasgger serves. One schema, one truth.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable, Iterable
+from http import HTTPStatus
+from typing import Any, Literal
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from flask import Flask, Response, request
+from marshmallow import EXCLUDE, Schema
+
+from movies_auth import __version__
+from movies_auth.errors import BadRequest
+from movies_auth.schemas import ErrorSchema, ValidationErrorSchema
+
+APIDOC_ATTR = "__apidoc__"
+TokenKind = Literal["access", "refresh", "any"]
+
+_TOKEN_DESCRIPTIONS = {
+    "access": "an access token",
+    "refresh": "a refresh token",
+    "any": "an access or a refresh token of the session",
+}
+_RULE_ARGUMENT = re.compile(r"<(?:[a-z]+:)?([a-zA-Z_][a-zA-Z0-9_]*)>")
+
+
+def _apidoc(view: Callable) -> dict[str, Any]:
+    return view.__dict__.setdefault(APIDOC_ATTR, {"responses": {}, "errors": set()})
+
+
+def accepts(schema: type[Schema], location: Literal["json", "query"] = "json") -> Callable:
+    """Validate the JSON body (or query string) with `schema` and pass the result as `data`."""
+    loader = schema(unknown=EXCLUDE) if location == "query" else schema()
+
+    def decorator(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            return view(*args, data=loader.load(_read(location)), **kwargs)
+
+        doc = _apidoc(wrapper)
+        doc[location] = schema
+        doc["errors"].add(400)
+        return wrapper
+
+    return decorator
+
+
+def _read(location: str) -> Any:
+    if location == "query":
+        return request.args.to_dict()
+    if not request.is_json:
+        raise BadRequest("Request body must be JSON (Content-Type: application/json)")
+    body = request.get_json(silent=True)
+    if body is None:
+        raise BadRequest("Request body is not valid JSON")
+    return body
+
+
+def responds(
+    status: int,
+    schema: type[Schema] | None = None,
+    *,
+    errors: Iterable[int] = (),
+    also: Iterable[int] = (),
+    many: bool = False,
+) -> Callable:
+    """Serialize the view's result with `schema` and answer `status`; list the errors it may give.
+
+    A view may return `(result, other_status)` for a status in `also`, answered with the same schema.
+    """
+    dumper = schema(many=many) if schema else None
+
+    def decorator(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            result, answer_status = view(*args, **kwargs), status
+            if isinstance(result, tuple):
+                result, answer_status = result
+            if dumper is None:
+                return Response(status=answer_status)
+            return dumper.dump(result), answer_status
+
+        doc = _apidoc(wrapper)
+        for documented in (status, *also):
+            doc["responses"][documented] = (schema, many)
+        doc["errors"].update(errors)
+        return wrapper
+
+    return decorator
+
+
+def may_fail_with(*statuses: int) -> Callable:
+    """Document error statuses a view may answer with (raised by its guards or services)."""
+
+    def decorator(view: Callable) -> Callable:
+        _apidoc(view)["errors"].update(statuses)
+        return view
+
+    return decorator
+
+
+def requires_token(kind: TokenKind = "access") -> Callable:
+    """Document that the view needs a bearer token of `kind` (the check itself is flask-jwt-extended's)."""
+
+    def decorator(view: Callable) -> Callable:
+        doc = _apidoc(view)
+        doc["token"] = kind
+        doc["errors"].update({401, 422})
+        return view
+
+    return decorator
+
+
+def build_spec(app: Flask, *, title: str, description: str, tags: dict[str, str]) -> dict[str, Any]:
+    """The OpenAPI 3 document of every documented view of `app`."""
+    spec = APISpec(
+        title=title,
+        version=__version__,
+        openapi_version="3.0.3",
+        plugins=[MarshmallowPlugin()],
+        info={"description": description},
+        tags=[{"name": name, "description": text} for name, text in tags.items()],
+    )
+    spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
+    spec.components.schema("Error", schema=ErrorSchema)
+    spec.components.schema("ValidationError", schema=ValidationErrorSchema)
+
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        doc = app.view_functions[rule.endpoint].__dict__.get(APIDOC_ATTR)
+        if doc is None:
+            continue
+        view = app.view_functions[rule.endpoint]
+        operations = {
+            method.lower(): _operation(view, doc, rule.endpoint, rule.arguments)
+            for method in sorted(rule.methods - {"HEAD", "OPTIONS"})
+        }
+        spec.path(path=_RULE_ARGUMENT.sub(r"{\1}", rule.rule), operations=operations)
+    return spec.to_dict()
+
+
+def _operation(view: Callable, doc: dict[str, Any], endpoint: str, arguments: Iterable[str]) -> dict[str, Any]:
+    summary, _, details = (view.__doc__ or endpoint).strip().partition("\n")
+    operation: dict[str, Any] = {
+        "operationId": endpoint.replace(".", "_"),
+        "summary": summary.rstrip("."),
+        "tags": [endpoint.split(".")[0]],
+        "responses": {},
+    }
+    if details.strip():
+        operation["description"] = " ".join(details.split())
+    parameters = [
+        {"in": "path", "name": name, "required": True, "schema": {"type": "string", "format": "uuid"}}
+        for name in sorted(arguments)
+    ]
+    if "query" in doc:
+        parameters.append({"in": "query", "schema": doc["query"]})
+    if parameters:
+        operation["parameters"] = parameters
+    if "json" in doc:
+        operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": doc["json"]}}}
+    if "token" in doc:
+        operation["security"] = [{"bearerAuth": []}]
+        operation["description"] = f"Send {_TOKEN_DESCRIPTIONS[doc['token']]} as `Authorization: Bearer <token>`."
+    for status, (schema, many) in doc["responses"].items():
+        response: dict[str, Any] = {"description": HTTPStatus(status).phrase}
+        if schema is not None:
+            content_schema = {"type": "array", "items": schema} if many else schema
+            response["content"] = {"application/json": {"schema": content_schema}}
+        operation["responses"][str(status)] = response
+    for status in sorted((doc["errors"] | {500}) - doc["responses"].keys()):
+        component = "ValidationError" if status == 400 else "Error"
+        operation["responses"][str(status)] = {
+            "description": HTTPStatus(status).phrase,
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{component}"}}},
+        }
+    return operation

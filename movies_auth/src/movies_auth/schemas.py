@@ -1,0 +1,134 @@
+"""Request and response schemas; they validate input and document the API alike."""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Any
+
+from email_validator import EmailNotValidError, validate_email
+from marshmallow import Schema, ValidationError, fields, validate
+
+from movies_auth.models import EMAIL_MAX_LENGTH, NAME_MAX_LENGTH
+
+PASSWORD_MIN_LENGTH = 8
+PASSWORD_MAX_LENGTH = 128
+PAGE_SIZE_MAX = 100
+
+
+def _plain_text(value: str) -> None:
+    """Reject what no name, email or password should hold: NUL and control characters, lone surrogates."""
+    if any(unicodedata.category(char) in ("Cc", "Cs") for char in value):
+        raise ValidationError("Must not contain control characters or invalid Unicode.")
+
+
+class Text(fields.String):
+    """A string free of control characters and broken Unicode, stripped of surrounding spaces."""
+
+    def __init__(self, *, max_length: int, min_length: int = 0, strip: bool = True, **kwargs: Any) -> None:
+        super().__init__(validate=[_plain_text, validate.Length(min=min_length, max=max_length)], **kwargs)
+        self.strip = strip
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        return text.strip() if self.strip else text
+
+
+class Password(Text):
+    """A password: 8 to 128 characters, kept exactly as typed."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(min_length=PASSWORD_MIN_LENGTH, max_length=PASSWORD_MAX_LENGTH, strip=False, **kwargs)
+
+
+class Email(fields.String):
+    """An email address, checked for syntax and normalized (NFC, lower-case) so twins compare equal."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        _plain_text(text)
+        try:
+            address = validate_email(text.strip(), check_deliverability=False)
+        except EmailNotValidError as error:
+            raise ValidationError(f"Not a valid email address: {error}") from error
+        normalized = address.normalized.lower()
+        if len(normalized) > EMAIL_MAX_LENGTH:
+            raise ValidationError(f"Longer than maximum length {EMAIL_MAX_LENGTH}.")
+        return normalized
+
+
+class ErrorSchema(Schema):
+    msg = fields.String(required=True, metadata={"example": "Invalid email or password"})
+
+
+class ValidationErrorSchema(ErrorSchema):
+    errors = fields.Dict(
+        keys=fields.String(),
+        values=fields.Raw(),
+        metadata={"example": {"password": ["Length must be between 8 and 128."]}},
+    )
+
+
+class MessageSchema(Schema):
+    msg = fields.String(required=True, metadata={"example": "Token is valid"})
+
+
+class RegistrationSchema(Schema):
+    email = Email(required=True, metadata={"example": "ada@example.com"})
+    password = Password(required=True, load_only=True, metadata={"example": "correct horse battery"})
+    first_name = Text(max_length=NAME_MAX_LENGTH, allow_none=True, metadata={"example": "Ada"})
+    last_name = Text(max_length=NAME_MAX_LENGTH, allow_none=True, metadata={"example": "Lovelace"})
+
+
+class CredentialsSchema(Schema):
+    email = fields.String(required=True, validate=validate.Length(max=EMAIL_MAX_LENGTH), metadata={"example": "ada@example.com"})
+    password = fields.String(required=True, validate=validate.Length(max=PASSWORD_MAX_LENGTH), metadata={"example": "correct horse battery"})
+
+
+class TokenPairSchema(Schema):
+    access_token = fields.String(required=True)
+    refresh_token = fields.String(required=True)
+    token_type = fields.Constant("Bearer", required=True)
+    expires_in = fields.Integer(required=True, metadata={"description": "Seconds until the access token expires"})
+
+
+class UserSchema(Schema):
+    uuid = fields.UUID(attribute="id", dump_only=True)
+    email = fields.String()
+    first_name = fields.String(allow_none=True)
+    last_name = fields.String(allow_none=True)
+
+
+class UserUpdateSchema(Schema):
+    email = Email(metadata={"example": "ada@example.com"})
+    first_name = Text(max_length=NAME_MAX_LENGTH, allow_none=True)
+    last_name = Text(max_length=NAME_MAX_LENGTH, allow_none=True)
+
+
+class PasswordChangeSchema(Schema):
+    old_password = fields.String(required=True, load_only=True, validate=validate.Length(max=PASSWORD_MAX_LENGTH))
+    new_password = Password(required=True, load_only=True)
+
+
+class PageQuerySchema(Schema):
+    page_number = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
+    page_size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=PAGE_SIZE_MAX))
+
+
+class LoginAttemptSchema(Schema):
+    uuid = fields.UUID(attribute="id")
+    time = fields.AwareDateTime()
+    ip_address = fields.String(allow_none=True)
+    user_agent = fields.String(allow_none=True)
+    success = fields.Boolean()
+
+
+class LoginHistoryPageSchema(Schema):
+    items = fields.List(fields.Nested(LoginAttemptSchema))
+    page_number = fields.Integer()
+    page_size = fields.Integer()
+    total = fields.Integer()
+
+
+class HealthSchema(Schema):
+    status = fields.String(metadata={"example": "ok"})
+    checks = fields.Dict(keys=fields.String(), values=fields.String(), metadata={"example": {"database": "ok", "redis": "ok"}})

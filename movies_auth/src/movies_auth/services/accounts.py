@@ -1,0 +1,121 @@
+"""User accounts: registration, authentication, profile changes, password changes and deletion."""
+
+from __future__ import annotations
+
+import logging
+import unicodedata
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from movies_auth.errors import BadRequest, Conflict, NotFound
+from movies_auth.extensions import db
+from movies_auth.models import Role, User
+from movies_auth.services import login_history, tokens
+from movies_auth.services.passwords import passwords
+
+audit = logging.getLogger("movies_auth.audit")
+
+
+class EmailTaken(Conflict):
+    def __init__(self) -> None:
+        super().__init__("A user with this email already exists")
+
+
+def normalize_email(email: str) -> str:
+    """The form emails are stored and looked up in."""
+    return unicodedata.normalize("NFC", email.strip()).lower()
+
+
+def find_by_email(email: str) -> User | None:
+    """The user with this email (any case), if there is one."""
+    return db.session.scalar(select(User).where(User.email == normalize_email(email)))
+
+
+def get_user(user_id: uuid.UUID | str) -> User:
+    """The user with this id, or 404."""
+    try:
+        user = db.session.get(User, uuid.UUID(str(user_id)))
+    except ValueError:
+        user = None
+    if user is None:
+        raise NotFound("User not found")
+    return user
+
+
+def register(
+    email: str,
+    password: str,
+    first_name: str | None = None,
+    last_name: str | None = None,
+    *,
+    roles: Iterable[Role] = (),
+) -> User:
+    """Create an account; 409 when the email is taken, even by a concurrent registration."""
+    user = User(
+        email=normalize_email(email),
+        password_hash=passwords().hash(password),
+        first_name=first_name,
+        last_name=last_name,
+        roles=list(roles),
+    )
+    db.session.add(user)
+    _commit_unique_email()
+    audit.info("user registered user_id=%s", user.id)
+    return user
+
+
+def authenticate(email: str, password: str, *, ip_address: str | None, user_agent: str | None) -> User | None:
+    """The user these credentials belong to, or None; every attempt is recorded, and costs one hash."""
+    user = find_by_email(email)
+    valid = passwords().verify(user.password_hash if user else None, password)
+    if valid and passwords().needs_rehash(user.password_hash):
+        user.password_hash = passwords().hash(password)
+    login_history.record(
+        user=user, email=normalize_email(email), success=valid, ip_address=ip_address, user_agent=user_agent
+    )
+    db.session.commit()
+    if not valid:
+        audit.warning("login failed user_id=%s ip=%s", user.id if user else "-", ip_address)
+        return None
+    return user
+
+
+def update_user(user: User, changes: dict[str, Any]) -> User:
+    """Apply a validated partial update; 409 when the new email is taken."""
+    if "email" in changes:
+        changes["email"] = normalize_email(changes["email"])
+    for field, value in changes.items():
+        setattr(user, field, value)
+    _commit_unique_email()
+    return user
+
+
+def change_password(user: User, old_password: str, new_password: str, *, keep_session: str | None) -> None:
+    """Replace the password after checking the old one; every other session of the user dies."""
+    if not passwords().verify(user.password_hash, old_password):
+        raise BadRequest("Old password is incorrect", {"old_password": ["Does not match the current password."]})
+    user.password_hash = passwords().hash(new_password)
+    db.session.commit()
+    tokens.revoke_all_sessions(user.id, except_session=keep_session)
+    audit.info("password changed user_id=%s", user.id)
+
+
+def delete_user(user: User) -> None:
+    """Delete the account and kill all its tokens."""
+    # Tokens die first: if the database delete failed, a live token of a deleted user could remain otherwise.
+    tokens.revoke_all_sessions(user.id)
+    db.session.delete(user)
+    db.session.commit()
+    audit.info("user deleted user_id=%s", user.id)
+
+
+def _commit_unique_email() -> None:
+    try:
+        db.session.commit()
+    except IntegrityError as error:
+        db.session.rollback()
+        raise EmailTaken() from error

@@ -1,0 +1,121 @@
+"""Sessions and their tokens: issue, rotate, revoke, and the revocation check every request makes.
+
+A login starts a session; every token minted for it carries the session id (`sid`) and the user's
+token epoch at login (`ep`). Revocation is a denylist in Redis, O(1) whatever the user did before:
+
+- one session dies by a key for its id (logout, or a replayed refresh token);
+- all of a user's sessions die by raising the user's epoch (logout everywhere, password change,
+  deletion): a token whose `ep` is below it is dead. The epoch is a counter, not a clock, so a
+  token minted earlier in the same second dies too, and one minted right after lives.
+
+Every key lives at least as long as the longest-lived token it can kill (a refresh token).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from flask_jwt_extended import create_access_token, create_refresh_token
+
+from movies_auth import redis_keys
+from movies_auth.errors import Unauthorized
+from movies_auth.extensions import current_settings, redis_store
+
+SESSION_CLAIM = "sid"
+EPOCH_CLAIM = "ep"
+
+# Raises the epoch past both its old value and the clock (so it never falls back below an epoch
+# that expired from Redis) and records the one session allowed to survive.
+_RAISE_EPOCH = """
+local current = tonumber(string.match(redis.call('GET', KEYS[1]) or '0', '^%d+'))
+local epoch = math.max(current + 1, tonumber(ARGV[1]))
+local value = string.format('%d', epoch)
+if ARGV[2] ~= '' then value = value .. ':' .. ARGV[2] end
+redis.call('SET', KEYS[1], value, 'EX', ARGV[3])
+return epoch
+"""
+
+
+class RefreshTokenReused(Unauthorized):
+    """A refresh token came back after it had been exchanged."""
+
+    def __init__(self) -> None:
+        super().__init__("Refresh token has already been used; the session has been revoked")
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+
+
+def start_session(user_id: uuid.UUID) -> TokenPair:
+    """Start a new session for the user and return its first pair of tokens."""
+    value = redis_store.client.get(redis_keys.user_token_epoch(str(user_id)))
+    epoch = int(value.partition(":")[0]) if value else 0
+    return _issue(str(user_id), uuid.uuid4().hex, epoch)
+
+
+def rotate(refresh_claims: dict[str, Any]) -> TokenPair:
+    """Exchange a refresh token for a new pair; a second exchange of the same token kills the session."""
+    first_use = redis_store.client.set(
+        redis_keys.used_refresh_token(refresh_claims["jti"]), 1, nx=True, ex=_remaining_life(refresh_claims)
+    )
+    if not first_use:
+        revoke_session(refresh_claims[SESSION_CLAIM])
+        raise RefreshTokenReused()
+    return _issue(refresh_claims["sub"], refresh_claims[SESSION_CLAIM], refresh_claims[EPOCH_CLAIM])
+
+
+def revoke_session(session_id: str) -> None:
+    """Kill every token of one session."""
+    redis_store.client.set(redis_keys.revoked_session(session_id), 1, ex=_longest_token_life())
+
+
+def revoke_all_sessions(user_id: uuid.UUID | str, *, except_session: str | None = None) -> None:
+    """Kill every token of every session of the user, but those of `except_session`."""
+    redis_store.client.eval(
+        _RAISE_EPOCH,
+        1,
+        redis_keys.user_token_epoch(str(user_id)),
+        time.time_ns() // 1_000_000,
+        except_session or "",
+        _longest_token_life(),
+    )
+
+
+def is_revoked(claims: dict[str, Any]) -> bool:
+    """Whether a token (already checked for signature, expiry and type) has been revoked: one Redis read."""
+    session_id, epoch = claims.get(SESSION_CLAIM), claims.get(EPOCH_CLAIM)
+    if not isinstance(session_id, str) or not isinstance(epoch, int):
+        return True
+    session_revoked, user_epoch = redis_store.client.mget(
+        redis_keys.revoked_session(session_id), redis_keys.user_token_epoch(claims["sub"])
+    )
+    if session_revoked is not None:
+        return True
+    if user_epoch is None:
+        return False
+    current, _, surviving_session = user_epoch.partition(":")
+    return epoch < int(current) and session_id != surviving_session
+
+
+def _issue(user_id: str, session_id: str, epoch: int) -> TokenPair:
+    claims = {SESSION_CLAIM: session_id, EPOCH_CLAIM: epoch}
+    return TokenPair(
+        access_token=create_access_token(identity=user_id, additional_claims=claims),
+        refresh_token=create_refresh_token(identity=user_id, additional_claims=claims),
+        expires_in=int(current_settings().jwt_access_token_expires.total_seconds()),
+    )
+
+
+def _remaining_life(claims: dict[str, Any]) -> int:
+    return max(1, int(claims["exp"] - time.time()) + 1)
+
+
+def _longest_token_life() -> int:
+    return int(current_settings().jwt_refresh_token_expires.total_seconds()) + 1

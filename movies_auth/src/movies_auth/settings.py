@@ -1,0 +1,105 @@
+"""The one settings object of the service, read from the environment and a `.env` file."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MIN_SECRET_LENGTH = 32
+# Values that appear in our examples and docs; a production deployment must never run with them.
+EXAMPLE_SECRETS = frozenset({"change-me", "changeme", "secret", "dev-secret", "please-change-this-secret"})
+
+# OWASP Password Storage Cheat Sheet: each row is an equivalent argon2id minimum (memory KiB, iterations).
+OWASP_ARGON2ID_MINIMUMS = ((47104, 1), (19456, 2), (12288, 3), (9216, 4), (7168, 5))
+
+
+class Settings(BaseSettings):
+    """Every tunable of movies_auth; environment variables use the upper-case field names."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    app_env: Literal["development", "testing", "production"] = "development"
+    database_url: str | None = Field(default=None, description="Unset: a SQLite file in the instance folder")
+    redis_url: str | None = Field(default=None, description="Unset: an in-process Redis (fakeredis)")
+    jwt_secret_key: SecretStr | None = Field(default=None, description="Unset outside production: generated once")
+    jwt_access_token_expires: timedelta = timedelta(minutes=15)
+    jwt_refresh_token_expires: timedelta = timedelta(days=30)
+
+    # RFC 9106 "low memory" profile (argon2-cffi's default), above the OWASP minimums.
+    argon2_time_cost: int = Field(default=3, ge=1)
+    argon2_memory_cost: int = Field(default=65536, ge=1, description="KiB")
+    argon2_parallelism: int = Field(default=4, ge=1)
+
+    login_rate_limit_per_ip: str = "30 per minute"
+    login_rate_limit_per_account: str = Field(default="5 per minute;30 per hour", description="Failed logins")
+    register_rate_limit_per_ip: str = "20 per minute"
+    rate_limits_enabled: bool = True
+
+    trusted_proxies: int = Field(default=0, ge=0, description="Reverse proxies in front (1 behind nginx)")
+    max_content_length: int = Field(default=64 * 1024, ge=1024)
+    redis_socket_timeout: float = Field(default=0.5, gt=0)
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _check(self) -> Settings:
+        for memory, iterations in OWASP_ARGON2ID_MINIMUMS:
+            if self.argon2_memory_cost >= memory and self.argon2_time_cost >= iterations:
+                break
+        else:
+            raise ValueError("argon2 parameters are below the OWASP minimum (e.g. 19456 KiB with 2 iterations)")
+        if self.jwt_refresh_token_expires <= self.jwt_access_token_expires:
+            raise ValueError("JWT_REFRESH_TOKEN_EXPIRES must be longer than JWT_ACCESS_TOKEN_EXPIRES")
+        if self.app_env == "production":
+            self._check_production()
+        return self
+
+    def _check_production(self) -> None:
+        secret = self.jwt_secret_key.get_secret_value() if self.jwt_secret_key else ""
+        if not secret:
+            raise ValueError("JWT_SECRET_KEY must be set in production")
+        if len(secret) < MIN_SECRET_LENGTH:
+            raise ValueError(f"JWT_SECRET_KEY must be at least {MIN_SECRET_LENGTH} characters in production")
+        if secret.lower() in EXAMPLE_SECRETS or secret.lower().startswith("change-me"):
+            raise ValueError("JWT_SECRET_KEY is an example value; generate one (openssl rand -hex 32)")
+        if not self.database_url or not self.redis_url:
+            raise ValueError("DATABASE_URL and REDIS_URL must be set in production (no embedded stores)")
+
+    @property
+    def is_embedded_redis(self) -> bool:
+        """Whether Redis is the in-process stand-in."""
+        return not self.redis_url
+
+    def sqlalchemy_url(self, instance_path: str) -> str:
+        """The SQLAlchemy URL: our driver for a plain PostgreSQL URL, a SQLite file when unset."""
+        url = self.database_url
+        if not url:
+            return f"sqlite:///{Path(instance_path) / 'movies_auth.sqlite3'}"
+        for prefix in ("postgresql://", "postgres://"):
+            if url.startswith(prefix):
+                return "postgresql+psycopg://" + url.removeprefix(prefix)
+        return url
+
+    def jwt_secret(self, instance_path: str) -> str:
+        """The signing secret: from settings, or (outside production) one generated once per instance."""
+        if self.jwt_secret_key:
+            return self.jwt_secret_key.get_secret_value()
+        path = Path(instance_path) / "jwt-secret"
+        if not path.exists():
+            # Written aside and linked into place, so concurrent workers all read one complete secret.
+            path.parent.mkdir(parents=True, exist_ok=True)
+            draft = path.with_name(f"{path.name}.{os.getpid()}")
+            draft.write_text(secrets.token_hex(32))
+            draft.chmod(0o600)
+            try:
+                os.link(draft, path)
+            except FileExistsError:
+                pass
+            finally:
+                draft.unlink()
+        return path.read_text().strip()

@@ -1,0 +1,78 @@
+"""Tokens: log in, refresh, log out, log out everywhere, and the validation other services call."""
+
+from __future__ import annotations
+
+from flask import Blueprint, request
+from flask_jwt_extended import get_jwt, get_jwt_identity
+
+from movies_auth.errors import Unauthorized
+from movies_auth.extensions import current_settings, limiter
+from movies_auth.guards import token_required
+from movies_auth.openapi import accepts, responds
+from movies_auth.request_context import client_ip
+from movies_auth.schemas import CredentialsSchema, MessageSchema, TokenPairSchema
+from movies_auth.services import accounts, tokens
+
+bp = Blueprint("tokens", __name__, url_prefix="/auth/api/v1/auth_token")
+
+
+def _login_account() -> str:
+    body = request.get_json(silent=True)
+    email = body.get("email") if isinstance(body, dict) else None
+    return accounts.normalize_email(email) if isinstance(email, str) else ""
+
+
+@bp.post("")
+@limiter.limit(lambda: current_settings().login_rate_limit_per_ip, key_func=client_ip, scope="login-ip")
+@limiter.limit(
+    lambda: current_settings().login_rate_limit_per_account,
+    key_func=_login_account,
+    scope="login-account",
+    deduct_when=lambda response: response.status_code == 401,
+)
+@accepts(CredentialsSchema)
+@responds(200, TokenPairSchema, errors=[401, 429])
+def login(data: dict) -> tokens.TokenPair:
+    """Log in with email and password: starts a session and returns its access and refresh tokens.
+
+    Rate limited per client address, and per account on failed attempts.
+    """
+    user = accounts.authenticate(
+        data["email"], data["password"], ip_address=client_ip(), user_agent=request.user_agent.string
+    )
+    if user is None:
+        raise Unauthorized("Invalid email or password")
+    return tokens.start_session(user.id)
+
+
+@bp.post("/token_refresh")
+@token_required("refresh")
+@responds(200, TokenPairSchema)
+def refresh() -> tokens.TokenPair:
+    """Exchange the refresh token for a new pair; reusing a refresh token revokes its whole session."""
+    return tokens.rotate(get_jwt())
+
+
+@bp.delete("")
+@token_required("any")
+@responds(204)
+def logout() -> None:
+    """Log out: every token of this session dies."""
+    tokens.revoke_session(get_jwt()[tokens.SESSION_CLAIM])
+
+
+@bp.delete("/all")
+@token_required("any")
+@responds(204)
+def logout_everywhere() -> None:
+    """Log out everywhere: every token of every session of the user dies."""
+    tokens.revoke_all_sessions(get_jwt_identity())
+
+
+@bp.get("/validation")
+@limiter.exempt
+@token_required("access")
+@responds(200, MessageSchema)
+def validate() -> dict:
+    """Check an access token: signature, expiry, type and revocation, without touching the database."""
+    return {"msg": "Token is valid"}

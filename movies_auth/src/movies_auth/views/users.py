@@ -1,0 +1,76 @@
+"""Users: registration, and the owner's (or a superuser's) view of an account."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from flask_jwt_extended import get_jwt, get_jwt_identity
+
+from movies_auth.extensions import current_settings, limiter
+from movies_auth.guards import is_same_user, owner_required
+from movies_auth.models import User
+from movies_auth.openapi import accepts, responds
+from movies_auth.request_context import client_ip
+from movies_auth.schemas import (
+    LoginHistoryPageSchema,
+    PageQuerySchema,
+    PasswordChangeSchema,
+    RegistrationSchema,
+    UserSchema,
+    UserUpdateSchema,
+)
+from movies_auth.services import accounts, login_history, tokens
+
+bp = Blueprint("users", __name__, url_prefix="/auth/api/v1/users")
+
+
+@bp.post("")
+@limiter.limit(lambda: current_settings().register_rate_limit_per_ip, key_func=client_ip, scope="register-ip")
+@accepts(RegistrationSchema)
+@responds(201, UserSchema, errors=[409, 429])
+def register(data: dict) -> User:
+    """Register a new account."""
+    return accounts.register(**data)
+
+
+@bp.get("/<user_id>")
+@owner_required
+@responds(200, UserSchema)
+def get_user(user: User) -> User:
+    """Read an account."""
+    return user
+
+
+@bp.patch("/<user_id>")
+@owner_required
+@accepts(UserUpdateSchema)
+@responds(200, UserSchema, errors=[409])
+def update_user(user: User, data: dict) -> User:
+    """Change an account's email or names; any other field is refused."""
+    return accounts.update_user(user, data)
+
+
+@bp.delete("/<user_id>")
+@owner_required
+@responds(204)
+def delete_user(user: User) -> None:
+    """Delete an account; all its tokens die."""
+    accounts.delete_user(user)
+
+
+@bp.post("/<user_id>/password")
+@owner_required
+@accepts(PasswordChangeSchema)
+@responds(204)
+def change_password(user: User, data: dict) -> None:
+    """Change the password; every other session of the user dies."""
+    own_session = get_jwt()[tokens.SESSION_CLAIM] if is_same_user(get_jwt_identity(), str(user.id)) else None
+    accounts.change_password(user, data["old_password"], data["new_password"], keep_session=own_session)
+
+
+@bp.get("/<user_id>/logins")
+@owner_required
+@accepts(PageQuerySchema, location="query")
+@responds(200, LoginHistoryPageSchema)
+def login_history_page(user: User, data: dict) -> login_history.Page:
+    """Page through the account's login attempts, newest first."""
+    return login_history.page(user, **data)
