@@ -1,0 +1,16 @@
+"""gunicorn settings for movies_auth: `gunicorn -c gunicorn.conf.py movies_auth.wsgi:app`."""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:5000")
+# The embedded Redis lives inside one process: more workers need a real Redis to share revocations.
+_default_workers = multiprocessing.cpu_count() * 2 + 1 if os.environ.get("REDIS_URL") else 1
+workers = int(os.environ.get("GUNICORN_WORKERS", _default_workers))
+threads = int(os.environ.get("GUNICORN_THREADS", 4))
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", 30))
+graceful_timeout = 30
+keepalive = 5
+# The app writes one access line per request, with its request id; gunicorn's would repeat it.
+accesslog = None
+errorlog = "-"

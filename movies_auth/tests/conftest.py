@@ -1,0 +1,131 @@
+"""Test fixtures: the app on real PostgreSQL and Redis when DATABASE_URL/REDIS_URL are set, else embedded."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+import uuid
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+from sqlalchemy import event, text
+
+from movies_auth import create_app
+from movies_auth.extensions import db
+from movies_auth.models import Role, User
+from movies_auth.services.permissions import SUPERUSER_ROLE, seed_defaults
+from movies_auth.settings import Settings
+from support import PASSWORD, Account, login, register
+
+GENEROUS_LIMIT = "10000 per minute"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if os.environ.get("CI"):
+        database_url, redis_url = os.environ.get("DATABASE_URL", ""), os.environ.get("REDIS_URL", "")
+        if not database_url.startswith("postgresql") or not redis_url.startswith("redis"):
+            pytest.exit("CI must test against real PostgreSQL and Redis: set DATABASE_URL and REDIS_URL", returncode=3)
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+    return Settings(
+        _env_file=None,
+        app_env="testing",
+        database_url=database_url,
+        redis_url=os.environ.get("REDIS_URL") or None,
+        jwt_secret_key="test-signing-secret-that-is-long-enough-0123456789",
+        # The OWASP minimum keeps the suite fast while exercising the real argon2id path.
+        argon2_time_cost=2,
+        argon2_memory_cost=19456,
+        argon2_parallelism=1,
+        login_rate_limit_per_ip=GENEROUS_LIMIT,
+        login_rate_limit_per_account=GENEROUS_LIMIT,
+        register_rate_limit_per_ip=GENEROUS_LIMIT,
+    )
+
+
+@pytest.fixture(scope="session")
+def app(settings: Settings) -> Iterator[Flask]:
+    app = create_app(settings)
+    with app.app_context():
+        # Built by the real migrations, from scratch, so the suite also proves they run on this database.
+        db.drop_all()
+        with db.engine.begin() as connection:
+            connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        upgrade()
+        app.extensions["redis"].ping()  # unreachable Redis fails the run here, never skips it
+    yield app
+
+
+@pytest.fixture(autouse=True)
+def clean_state(app: Flask, settings: Settings) -> Iterator[None]:
+    with app.app_context():
+        for table in reversed(db.metadata.sorted_tables):
+            db.session.execute(table.delete())
+        db.session.commit()
+        seed_defaults()
+        app.extensions["redis"].flushdb()
+    yield
+    with app.app_context():
+        db.session.remove()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def make_account(client: FlaskClient):
+    """Register a user and log in: `make_account("ada@example.com")`."""
+
+    def make(email: str, password: str = PASSWORD) -> Account:
+        created = register(client, email, password)
+        assert created.status_code == 201, created.json
+        tokens = login(client, email, password).json
+        return Account(created.json["uuid"], email, password, tokens["access_token"], tokens["refresh_token"])
+
+    return make
+
+
+@pytest.fixture
+def account(make_account) -> Account:
+    return make_account("ada@example.com")
+
+
+@pytest.fixture
+def superuser(app: Flask, make_account) -> Account:
+    """An account holding the superuser role (and so `all_all`)."""
+    admin = make_account("root@example.com")
+    with app.app_context():
+        user = db.session.get(User, uuid.UUID(admin.uuid))
+        user.roles.append(db.session.query(Role).filter_by(name=SUPERUSER_ROLE).one())
+        db.session.commit()
+    return admin
+
+
+@pytest.fixture
+def count_queries(app: Flask):
+    """A context manager counting the SQL statements the app runs inside it."""
+
+    class Counter:
+        def __init__(self) -> None:
+            self.statements: list[str] = []
+
+        def __enter__(self) -> Counter:
+            with app.app_context():
+                self.engine = db.engine
+            event.listen(self.engine, "before_cursor_execute", self._record)
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            event.remove(self.engine, "before_cursor_execute", self._record)
+
+        def _record(self, _conn, _cursor, statement, *_args) -> None:
+            self.statements.append(statement)
+
+    return Counter
