@@ -1,0 +1,355 @@
+"""Tokens and sessions: login, validation, refresh rotation and reuse, logout, logout everywhere."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import jwt as pyjwt
+import pytest
+from argon2 import extract_parameters
+
+from movies_auth import redis_keys
+from movies_auth.extensions import db
+from movies_auth.models import LoginAttempt, User
+from movies_auth.services.passwords import Passwords
+from support import API, PASSWORD, bearer, login, register, row_count
+
+VALIDATION = f"{API}/auth_token/validation"
+REFRESH = f"{API}/auth_token/token_refresh"
+LOGOUT = f"{API}/auth_token"
+LOGOUT_ALL = f"{API}/auth_token/all"
+
+
+def claims_of(token: str) -> dict:
+    return pyjwt.decode(token, options={"verify_signature": False})
+
+
+def validate(client, token: str):
+    return client.get(VALIDATION, headers=bearer(token))
+
+
+def refresh(client, token: str):
+    return client.post(REFRESH, headers=bearer(token))
+
+
+def sign(claims: dict, settings, **changes) -> str:
+    return pyjwt.encode({**claims, **changes}, settings.jwt_secret_key.get_secret_value(), algorithm="HS256")
+
+
+def unsigned(claims: dict, alg: str = "none") -> str:
+    def part(data: dict) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+    return f"{part({'alg': alg, 'typ': 'JWT'})}.{part(claims)}."
+
+
+# Login
+
+
+def test_login_answers_a_bearer_token_pair(client, settings):
+    register(client, "ada@example.com")
+
+    response = login(client, "ada@example.com")
+
+    assert response.status_code == 200
+    body = response.json
+    assert set(body) == {"access_token", "refresh_token", "token_type", "expires_in"}
+    assert body["token_type"] == "Bearer"
+    assert body["expires_in"] == settings.jwt_access_token_expires.total_seconds() == 900
+
+
+def test_access_token_carries_the_contract_claims(client, settings):
+    user = register(client, "ada@example.com").json
+
+    tokens = login(client, "ada@example.com").json
+    access, refresh_claims = claims_of(tokens["access_token"]), claims_of(tokens["refresh_token"])
+
+    assert {"sub", "jti", "exp", "iat", "type"} <= set(access)
+    assert access["sub"] == user["uuid"]
+    assert access["type"] == "access" and refresh_claims["type"] == "refresh"
+    assert access["exp"] - access["iat"] == 15 * 60
+    assert refresh_claims["exp"] - refresh_claims["iat"] == 30 * 24 * 3600
+    assert access["sid"] == refresh_claims["sid"]
+
+
+def test_login_is_case_insensitive_on_email(client):
+    register(client, "ada@example.com")
+
+    assert login(client, "ADA@Example.com").status_code == 200
+
+
+def test_unknown_email_and_wrong_password_look_the_same(app, client, monkeypatch):
+    register(client, "ada@example.com")
+    verified: list[str] = []
+    real = app.extensions["passwords"].hasher
+
+    class SpyHasher:
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+        def verify(self, stored, password):
+            verified.append(stored)
+            return real.verify(stored, password)
+
+    monkeypatch.setattr(app.extensions["passwords"], "hasher", SpyHasher())
+
+    wrong_password = login(client, "ada@example.com", "wrong password!")
+    unknown_email = login(client, "nobody@example.com", PASSWORD)
+
+    assert wrong_password.status_code == unknown_email.status_code == 401
+    assert wrong_password.json == unknown_email.json == {"msg": "Invalid email or password"}
+    # Both paths pay for exactly one argon2id verification, so timing does not reveal accounts.
+    assert len(verified) == 2
+    assert all(stored.startswith("$argon2id$") for stored in verified)
+
+
+def test_every_login_attempt_is_recorded(app, client):
+    register(client, "ada@example.com")
+
+    login(client, "ada@example.com")
+    login(client, "ada@example.com", "wrong password!")
+    login(client, "nobody@example.com")
+
+    with app.app_context():
+        attempts = db.session.query(LoginAttempt).all()
+        outcomes = sorted((a.user_id is not None, a.email, a.success) for a in attempts)
+    assert outcomes == [(False, "nobody@example.com", False), (True, None, False), (True, None, True)]
+
+
+def test_login_rehashes_a_password_hashed_with_older_parameters(app, client, settings, monkeypatch):
+    register(client, "ada@example.com")
+    stronger = settings.model_copy(update={"argon2_time_cost": settings.argon2_time_cost + 1})
+    monkeypatch.setitem(app.extensions, "passwords", Passwords(stronger))
+
+    assert login(client, "ada@example.com").status_code == 200
+
+    with app.app_context():
+        stored = db.session.query(User).one().password_hash
+    assert extract_parameters(stored).time_cost == settings.argon2_time_cost + 1
+    assert login(client, "ada@example.com").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{}, {"email": "ada@example.com"}, {"password": PASSWORD}, {"email": 1, "password": PASSWORD}, ["x"]],
+)
+def test_malformed_login_is_refused_and_not_recorded(app, client, body):
+    response = client.post(f"{API}/auth_token", json=body)
+
+    assert response.status_code == 400
+    assert response.json["msg"]
+    assert row_count(app, LoginAttempt) == 0
+
+
+# Validation
+
+
+def test_a_fresh_access_token_is_valid(client, account):
+    response = validate(client, account.access_token)
+
+    assert response.status_code == 200
+    assert response.json == {"msg": "Token is valid"}
+
+
+def test_validation_without_a_token(client):
+    response = client.get(VALIDATION)
+
+    assert response.status_code == 401
+    assert response.json == {"msg": "Missing Authorization Header"}
+
+
+def test_an_expired_token_is_refused(client, account, settings):
+    expired = sign(claims_of(account.access_token), settings, exp=int(time.time()) - 5)
+
+    response = validate(client, expired)
+
+    assert response.status_code == 401
+    assert response.json == {"msg": "Token has expired"}
+
+
+@pytest.mark.parametrize("forgery", ["tampered payload", "wrong key", "altered signature"])
+def test_a_forged_signature_is_refused(client, account, forgery):
+    header, payload, signature = account.access_token.split(".")
+    claims = claims_of(account.access_token)
+    if forgery == "tampered payload":
+        claims["sub"] = "00000000-0000-0000-0000-000000000000"
+        payload = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+        token = f"{header}.{payload}.{signature}"
+    elif forgery == "wrong key":
+        token = pyjwt.encode(claims, "another-secret-of-sufficient-length-0123456789", algorithm="HS256")
+    else:
+        flipped = "A" if signature[10] != "A" else "B"
+        token = f"{header}.{payload}.{signature[:10]}{flipped}{signature[11:]}"
+
+    response = validate(client, token)
+
+    assert response.status_code == 422
+    assert response.json == {"msg": "Signature verification failed"}
+
+
+@pytest.mark.parametrize("alg", ["none", "None", "NONE"])
+def test_an_unsigned_token_is_refused(client, account, alg):
+    response = validate(client, unsigned(claims_of(account.access_token), alg))
+
+    assert response.status_code == 422
+    assert response.json["msg"]
+
+
+@pytest.mark.parametrize("garbage", ["not-a-jwt", "a.b", "a.b.c.d", "....", "x" * 5000])
+def test_garbage_tokens_are_refused(client, garbage):
+    response = validate(client, garbage)
+
+    assert response.status_code == 422
+    assert response.json["msg"]
+
+
+def test_a_refresh_token_is_not_an_access_token(client, account):
+    response = validate(client, account.refresh_token)
+
+    assert response.status_code == 422
+    assert response.json == {"msg": "Only non-refresh tokens are allowed"}
+
+
+def test_an_access_token_cannot_refresh(client, account):
+    response = refresh(client, account.access_token)
+
+    assert response.status_code == 422
+    assert response.json == {"msg": "Only refresh tokens are allowed"}
+
+
+def test_validation_runs_no_database_query(client, account, count_queries):
+    with count_queries() as queries:
+        for _ in range(5):
+            assert validate(client, account.access_token).status_code == 200
+
+    assert queries.statements == []
+
+
+# Refresh
+
+
+def test_refresh_answers_a_new_working_pair(client, account):
+    response = refresh(client, account.refresh_token)
+
+    assert response.status_code == 200
+    pair = response.json
+    assert pair["token_type"] == "Bearer"
+    assert validate(client, pair["access_token"]).status_code == 200
+    assert refresh(client, pair["refresh_token"]).status_code == 200
+
+
+def test_a_used_refresh_token_kills_the_whole_session(client, account):
+    rotated = refresh(client, account.refresh_token).json
+
+    replay = refresh(client, account.refresh_token)
+
+    assert replay.status_code == 401
+    assert "revoked" in replay.json["msg"]
+    for token in (account.access_token, rotated["access_token"]):
+        assert validate(client, token).json == {"msg": "Token has been revoked"}
+    assert refresh(client, rotated["refresh_token"]).status_code == 401
+
+
+def test_refresh_reuse_leaves_other_sessions_alone(client, account):
+    other = login(client, account.email).json
+    refresh(client, account.refresh_token)
+
+    refresh(client, account.refresh_token)
+
+    assert validate(client, other["access_token"]).status_code == 200
+
+
+def test_concurrent_refreshes_of_one_token_let_exactly_one_through(app, account):
+    def attempt(_: int) -> int:
+        return refresh(app.test_client(), account.refresh_token).status_code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(pool.map(attempt, range(8)))
+
+    assert sorted(statuses) == [200] + [401] * 7
+
+
+# Logout
+
+
+@pytest.mark.parametrize("logout_with", ["access_token", "refresh_token"])
+def test_logout_kills_both_tokens_of_the_session(client, account, logout_with):
+    other_session = login(client, account.email).json
+
+    response = client.delete(LOGOUT, headers=bearer(getattr(account, logout_with)))
+
+    assert response.status_code == 204
+    assert response.data == b""
+    assert validate(client, account.access_token).json == {"msg": "Token has been revoked"}
+    assert refresh(client, account.refresh_token).status_code == 401
+    assert validate(client, other_session["access_token"]).status_code == 200
+
+
+def test_logout_everywhere_kills_every_session(client, account):
+    sessions = [login(client, account.email).json for _ in range(3)]
+    rotated = refresh(client, sessions[0]["refresh_token"]).json
+
+    response = client.delete(LOGOUT_ALL, headers=account.headers)
+
+    assert response.status_code == 204
+    for tokens in [*sessions, rotated, {"access_token": account.access_token, "refresh_token": account.refresh_token}]:
+        assert validate(client, tokens["access_token"]).status_code == 401
+        assert refresh(client, tokens["refresh_token"]).status_code == 401
+
+
+def test_logout_everywhere_kills_tokens_of_the_same_second_and_spares_later_logins(client, account):
+    issued_at = claims_of(account.access_token)["iat"]
+
+    client.delete(LOGOUT_ALL, headers=account.headers)
+    fresh = login(client, account.email).json
+
+    assert claims_of(fresh["access_token"])["iat"] - issued_at <= 1
+    assert validate(client, account.access_token).status_code == 401
+    assert validate(client, fresh["access_token"]).status_code == 200
+    assert refresh(client, fresh["refresh_token"]).status_code == 200
+
+
+def test_logout_everywhere_spares_other_users(client, account, make_account):
+    other = make_account("grace@example.com")
+
+    client.delete(LOGOUT_ALL, headers=account.headers)
+
+    assert validate(client, other.access_token).status_code == 200
+
+
+# Revocation state in Redis
+
+
+def test_revocations_outlive_the_tokens_they_kill(app, client, account, settings):
+    claims = claims_of(account.refresh_token)
+    refresh_life_left = claims["exp"] - time.time()
+    rotated = refresh(client, account.refresh_token).json
+
+    another_session = login(client, account.email).json
+
+    assert client.delete(LOGOUT, headers=bearer(rotated["access_token"])).status_code == 204
+    assert client.delete(LOGOUT_ALL, headers=bearer(another_session["access_token"])).status_code == 204
+
+    redis = app.extensions["redis"]
+    for key in (
+        redis_keys.revoked_session(claims["sid"]),
+        redis_keys.used_refresh_token(claims["jti"]),
+        redis_keys.user_token_epoch(claims["sub"]),
+    ):
+        assert redis.ttl(key) >= refresh_life_left - 2, key
+        assert redis.ttl(key) <= settings.jwt_refresh_token_expires.total_seconds() + 2, key
+
+
+def test_logout_everywhere_costs_constant_redis_work(app, client, account):
+    for _ in range(20):
+        login(client, account.email)
+    redis = app.extensions["redis"]
+    keys_before = redis.dbsize()
+
+    client.delete(LOGOUT_ALL, headers=account.headers)
+
+    # One key for the user, however many sessions they had.
+    assert redis.dbsize() - keys_before <= 1
