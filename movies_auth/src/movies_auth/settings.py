@@ -8,7 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MIN_SECRET_LENGTH = 32
@@ -28,8 +28,8 @@ class Settings(BaseSettings):
     database_url: str | None = Field(default=None, description="Unset: a SQLite file in the instance folder")
     redis_url: str | None = Field(default=None, description="Unset: an in-process Redis (fakeredis)")
     jwt_secret_key: SecretStr | None = Field(default=None, description="Unset outside production: generated once")
-    jwt_access_token_expires: timedelta = timedelta(minutes=15)
-    jwt_refresh_token_expires: timedelta = timedelta(days=30)
+    jwt_access_token_expires: timedelta = Field(default=timedelta(minutes=15), description="Seconds, or ISO 8601")
+    jwt_refresh_token_expires: timedelta = Field(default=timedelta(days=30), description="Seconds, or ISO 8601")
 
     # RFC 9106 "low memory" profile (argon2-cffi's default), above the OWASP minimums.
     argon2_time_cost: int = Field(default=3, ge=1)
@@ -45,6 +45,12 @@ class Settings(BaseSettings):
     max_content_length: int = Field(default=64 * 1024, ge=1024)
     redis_socket_timeout: float = Field(default=0.5, gt=0)
     log_level: str = "INFO"
+
+    @field_validator("jwt_access_token_expires", "jwt_refresh_token_expires", mode="before")
+    @classmethod
+    def _seconds(cls, value: object) -> object:
+        # Environment variables are strings; a bare number there means seconds.
+        return int(value) if isinstance(value, str) and value.strip().isdigit() else value
 
     @model_validator(mode="after")
     def _check(self) -> Settings:
