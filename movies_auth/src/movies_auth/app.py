@@ -28,7 +28,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings()
     configure_logging(settings.log_level)
 
-    app = Flask(__name__)
+    app = Flask("movies_auth")
     os.makedirs(app.instance_path, exist_ok=True)
     app.extensions["settings"] = settings
     app.config.update(_flask_config(app, settings))

@@ -155,8 +155,6 @@ def _operation(view: Callable, doc: dict[str, Any], endpoint: str, arguments: It
         "tags": [endpoint.split(".")[0]],
         "responses": {},
     }
-    if details.strip():
-        operation["description"] = " ".join(details.split())
     parameters = [
         {"in": "path", "name": name, "required": True, "schema": {"type": "string", "format": "uuid"}}
         for name in sorted(arguments)
@@ -167,9 +165,12 @@ def _operation(view: Callable, doc: dict[str, Any], endpoint: str, arguments: It
         operation["parameters"] = parameters
     if "json" in doc:
         operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": doc["json"]}}}
+    description = [" ".join(details.split())] if details.strip() else []
     if "token" in doc:
         operation["security"] = [{"bearerAuth": []}]
-        operation["description"] = f"Send {_TOKEN_DESCRIPTIONS[doc['token']]} as `Authorization: Bearer <token>`."
+        description.append(f"Send {_TOKEN_DESCRIPTIONS[doc['token']]} as `Authorization: Bearer <token>`.")
+    if description:
+        operation["description"] = "\n\n".join(description)
     for status, (schema, many) in doc["responses"].items():
         response: dict[str, Any] = {"description": HTTPStatus(status).phrase}
         if schema is not None:
