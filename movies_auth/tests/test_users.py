@@ -168,6 +168,16 @@ def test_deleting_the_account_kills_its_tokens_and_its_data(app, client, account
     assert login(client, account.email).status_code == 401
 
 
+def test_a_deleted_accounts_refresh_token_is_refused_even_if_its_revocation_was_lost(app, client, account):
+    client.delete(user_url(account.uuid), headers=account.headers)
+    app.extensions["redis"].flushdb()  # as if the revocation never reached this Redis
+
+    response = client.post(f"{API}/auth_token/token_refresh", headers=bearer(account.refresh_token))
+
+    assert response.status_code == 401
+    assert response.json == {"msg": "The account no longer exists"}
+
+
 def test_a_superuser_deletes_another_account(app, client, account, superuser):
     assert client.delete(user_url(account.uuid), headers=superuser.headers).status_code == 204
     assert stored_user(app, account.uuid) is None

@@ -50,7 +50,11 @@ def login(data: dict) -> tokens.TokenPair:
 @responds(200, TokenPairSchema)
 def refresh() -> tokens.TokenPair:
     """Exchange the refresh token for a new pair; reusing a refresh token revokes its whole session."""
-    return tokens.rotate(get_jwt())
+    claims = get_jwt()
+    if accounts.find_by_id(claims["sub"]) is None:
+        tokens.revoke_session(claims[tokens.SESSION_CLAIM])
+        raise Unauthorized("The account no longer exists")
+    return tokens.rotate(claims)
 
 
 @bp.delete("")
