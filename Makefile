@@ -6,11 +6,12 @@ AUTH_PORT ?= 5000
 
 export FLASK_APP := movies_auth
 
-.PHONY: help install run test clean
+.PHONY: help install run test lint clean
 
 help:
 	@echo "make run    install into $(VENV), migrate, seed, and serve movies_auth on :$(AUTH_PORT)"
 	@echo "make test   run the test suite (embedded stores, or DATABASE_URL/REDIS_URL when set)"
+	@echo "make lint   check style and common bugs (ruff)"
 	@echo "make clean  remove the virtualenv and local data"
 
 $(BIN)/.installed: movies_auth/pyproject.toml
@@ -31,6 +32,10 @@ run: install
 
 test: install
 	$(BIN)/pytest movies_auth/tests
+
+lint: install
+	$(BIN)/ruff check movies_auth
+	$(BIN)/ruff format --check movies_auth
 
 clean:
 	rm -rf $(VENV) movies_auth/src/instance

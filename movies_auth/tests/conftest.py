@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 import uuid
+from collections.abc import Iterator
 
 import pytest
 from flask import Flask

@@ -59,8 +59,18 @@ def test_app_init_with_superuser_prompts_for_one(app, runner):
 
 def test_superuser_create_from_options(app, client, runner):
     result = runner.invoke(
-        args=["superuser", "create", "--email", "Root@Example.com", "--first-name", "Ro", "--last-name", "Ot",
-              "--password", "super secret pw"],
+        args=[
+            "superuser",
+            "create",
+            "--email",
+            "Root@Example.com",
+            "--first-name",
+            "Ro",
+            "--last-name",
+            "Ot",
+            "--password",
+            "super secret pw",
+        ],
     )
 
     assert result.exit_code == 0, result.output
@@ -82,8 +92,20 @@ def test_superuser_create_prompts_for_what_is_missing_and_hides_the_password(app
 
 
 def test_a_superuser_may_read_any_account(app, client, runner, account):
-    runner.invoke(args=["superuser", "create", "--email", "root@example.com", "--password", "super secret pw",
-                        "--first-name", "", "--last-name", ""])
+    runner.invoke(
+        args=[
+            "superuser",
+            "create",
+            "--email",
+            "root@example.com",
+            "--password",
+            "super secret pw",
+            "--first-name",
+            "",
+            "--last-name",
+            "",
+        ]
+    )
     token = login(client, "root@example.com", "super secret pw").json["access_token"]
 
     assert client.get(f"{API}/users/{account.uuid}", headers=bearer(token)).status_code == 200
@@ -109,8 +131,20 @@ def test_superuser_create_refuses_bad_input_with_a_clear_error(app, runner, acco
 
 
 def test_superuser_delete_removes_the_account_and_its_tokens(app, client, runner):
-    runner.invoke(args=["superuser", "create", "--email", "root@example.com", "--password", "super secret pw",
-                        "--first-name", "", "--last-name", ""])
+    runner.invoke(
+        args=[
+            "superuser",
+            "create",
+            "--email",
+            "root@example.com",
+            "--password",
+            "super secret pw",
+            "--first-name",
+            "",
+            "--last-name",
+            "",
+        ]
+    )
     token = login(client, "root@example.com", "super secret pw").json["access_token"]
 
     result = runner.invoke(args=["superuser", "delete"], input="root@example.com\ny\n")
@@ -130,7 +164,10 @@ def test_superuser_delete_can_be_declined(app, runner, superuser):
 
 @pytest.mark.parametrize(
     ("email", "message"),
-    [("nobody@example.com", "No user with email nobody@example.com"), ("ada@example.com", "ada@example.com is not a superuser")],
+    [
+        ("nobody@example.com", "No user with email nobody@example.com"),
+        ("ada@example.com", "ada@example.com is not a superuser"),
+    ],
 )
 def test_superuser_delete_refuses_unknown_users_and_non_superusers(app, runner, account, email, message):
     result = runner.invoke(args=["superuser", "delete", "--email", email, "--yes"])

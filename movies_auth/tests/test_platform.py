@@ -107,7 +107,11 @@ def test_every_log_line_of_a_request_carries_its_id(client, caplog):
     caplog.set_level(logging.INFO)
 
     for _ in range(2):  # a registration, then a conflict
-        client.post(f"{API}/users", json={"email": "ada@example.com", "password": PASSWORD}, headers={"X-Request-Id": "trace-me"})
+        client.post(
+            f"{API}/users",
+            json={"email": "ada@example.com", "password": PASSWORD},
+            headers={"X-Request-Id": "trace-me"},
+        )
 
     lines = [r for r in caplog.records if r.name.startswith("movies_auth")]
     assert len(lines) >= 3
@@ -197,7 +201,9 @@ def test_argon2_parameters_below_owasp_are_refused():
 
 def test_refresh_tokens_must_outlive_access_tokens():
     with pytest.raises(ValidationError, match="longer"):
-        Settings(_env_file=None, jwt_access_token_expires=timedelta(hours=2), jwt_refresh_token_expires=timedelta(hours=1))
+        Settings(
+            _env_file=None, jwt_access_token_expires=timedelta(hours=2), jwt_refresh_token_expires=timedelta(hours=1)
+        )
 
 
 def test_settings_come_from_the_environment(monkeypatch):

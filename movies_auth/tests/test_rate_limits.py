@@ -77,7 +77,9 @@ def test_registrations_are_limited_per_client_address(client, limits):
 def test_token_validation_is_never_rate_limited(client, account, limits):
     limits(login_rate_limit_per_ip="1 per minute", login_rate_limit_per_account="1 per minute")
 
-    statuses = {client.get(f"{API}/auth_token/validation", headers=bearer(account.access_token)).status_code for _ in range(50)}
+    statuses = {
+        client.get(f"{API}/auth_token/validation", headers=bearer(account.access_token)).status_code for _ in range(50)
+    }
 
     assert statuses == {200}
 

@@ -41,9 +41,17 @@ ROUTES = [
 
 @pytest.mark.parametrize(("method", "suffix"), ROUTES)
 @pytest.mark.parametrize("target", ["other user", "unknown id", "malformed id", "zero", "negative"])
-def test_a_stranger_gets_403_whether_or_not_the_account_exists(app, client, account, make_account, method, suffix, target):
+def test_a_stranger_gets_403_whether_or_not_the_account_exists(
+    app, client, account, make_account, method, suffix, target
+):
     other = make_account("grace@example.com")
-    user_id = {"other user": other.uuid, "unknown id": UNKNOWN_ID, "malformed id": "not-a-uuid", "zero": "0", "negative": "-1"}[target]
+    user_id = {
+        "other user": other.uuid,
+        "unknown id": UNKNOWN_ID,
+        "malformed id": "not-a-uuid",
+        "zero": "0",
+        "negative": "-1",
+    }[target]
 
     response = getattr(client, method)(user_url(user_id, suffix), headers=account.headers, json={})
 

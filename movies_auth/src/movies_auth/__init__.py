@@ -2,6 +2,6 @@
 
 __version__ = "0.1.0"
 
-from movies_auth.app import create_app  # noqa: E402
+from movies_auth.app import create_app
 
-__all__ = ["create_app", "__version__"]
+__all__ = ["__version__", "create_app"]

@@ -45,10 +45,6 @@ class Conflict(APIError):
     status_code = 409
 
 
-class ServiceUnavailable(APIError):
-    status_code = 503
-
-
 def error_response(status: int, msg: str, errors: dict[str, Any] | None = None) -> Response:
     """The JSON body every error answer has."""
     body: dict[str, Any] = {"msg": msg}

@@ -80,8 +80,12 @@ class RegistrationSchema(Schema):
 
 
 class CredentialsSchema(Schema):
-    email = fields.String(required=True, validate=validate.Length(max=EMAIL_MAX_LENGTH), metadata={"example": "ada@example.com"})
-    password = fields.String(required=True, validate=validate.Length(max=PASSWORD_MAX_LENGTH), metadata={"example": "correct horse battery"})
+    email = fields.String(
+        required=True, validate=validate.Length(max=EMAIL_MAX_LENGTH), metadata={"example": "ada@example.com"}
+    )
+    password = fields.String(
+        required=True, validate=validate.Length(max=PASSWORD_MAX_LENGTH), metadata={"example": "correct horse battery"}
+    )
 
 
 class TokenPairSchema(Schema):
@@ -131,4 +135,6 @@ class LoginHistoryPageSchema(Schema):
 
 class HealthSchema(Schema):
     status = fields.String(metadata={"example": "ok"})
-    checks = fields.Dict(keys=fields.String(), values=fields.String(), metadata={"example": {"database": "ok", "redis": "ok"}})
+    checks = fields.Dict(
+        keys=fields.String(), values=fields.String(), metadata={"example": {"database": "ok", "redis": "ok"}}
+    )

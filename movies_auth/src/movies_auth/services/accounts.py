@@ -35,17 +35,12 @@ def find_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email == normalize_email(email)))
 
 
-def find_by_id(user_id: uuid.UUID | str) -> User | None:
-    """The user with this id, if the id is a uuid and there is one."""
-    try:
-        return db.session.get(User, uuid.UUID(str(user_id)))
-    except ValueError:
-        return None
-
-
 def get_user(user_id: uuid.UUID | str) -> User:
     """The user with this id, or 404."""
-    user = find_by_id(user_id)
+    try:
+        user = db.session.get(User, uuid.UUID(str(user_id)))
+    except ValueError:
+        user = None
     if user is None:
         raise NotFound("User not found")
     return user

@@ -22,7 +22,8 @@ from flask_jwt_extended import create_access_token, create_refresh_token
 
 from movies_auth import redis_keys
 from movies_auth.errors import Unauthorized
-from movies_auth.extensions import current_settings, redis_store
+from movies_auth.extensions import current_settings, db, redis_store
+from movies_auth.models import User
 
 SESSION_CLAIM = "sid"
 EPOCH_CLAIM = "ep"
@@ -62,6 +63,10 @@ def start_session(user_id: uuid.UUID) -> TokenPair:
 
 def rotate(refresh_claims: dict[str, Any]) -> TokenPair:
     """Exchange a refresh token for a new pair; a second exchange of the same token kills the session."""
+    # Not the hot path, so the account is checked too: its deletion may predate this Redis's memory.
+    if db.session.get(User, uuid.UUID(refresh_claims["sub"])) is None:
+        revoke_session(refresh_claims[SESSION_CLAIM])
+        raise Unauthorized("The account no longer exists")
     first_use = redis_store.client.set(
         redis_keys.used_refresh_token(refresh_claims["jti"]), 1, nx=True, ex=_remaining_life(refresh_claims)
     )

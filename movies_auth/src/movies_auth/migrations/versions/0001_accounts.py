@@ -77,5 +77,13 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("user_permissions", "user_roles", "role_permissions", "login_history", "users", "roles", "permissions"):
+    for table in (
+        "user_permissions",
+        "user_roles",
+        "role_permissions",
+        "login_history",
+        "users",
+        "roles",
+        "permissions",
+    ):
         op.drop_table(table)
