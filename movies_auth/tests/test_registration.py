@@ -125,6 +125,14 @@ def test_a_json_body_that_is_not_an_object_is_refused(app, client, body):
     assert row_count(app, User) == 0
 
 
+def test_deeply_nested_json_is_refused(app, client):
+    response = client.post(f"{API}/users", data="[" * 10_000 + "]" * 10_000, content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json == {"msg": "Request body is nested too deeply"}
+    assert row_count(app, User) == 0
+
+
 def test_lone_surrogates_are_refused(app, client):
     raw = '{"email": "ada@example.com", "password": "bad \\ud800 surrogate", "first_name": "x"}'
 

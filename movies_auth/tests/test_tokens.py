@@ -353,3 +353,27 @@ def test_logout_everywhere_costs_constant_redis_work(app, client, account):
 
     # One key for the user, however many sessions they had.
     assert redis.dbsize() - keys_before <= 1
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '{"email": "ada\\u0000@example.com", "password": "correct horse battery"}',
+        '{"email": "ada@example.com", "password": "bad \\ud800 surrogate"}',
+        '{"email": "\\udfff@example.com", "password": "correct horse battery"}',
+    ],
+)
+def test_login_with_unstorable_characters_is_refused_and_not_recorded(app, client, account, raw):
+    response = client.post(f"{API}/auth_token", data=raw, content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json["msg"] == "Invalid input"
+    assert row_count(app, LoginAttempt) == 1  # the fixture's own login, nothing more
+
+
+def test_control_characters_in_the_user_agent_are_not_stored(app, client, account):
+    login(client, account.email, headers={"User-Agent": "agent\x7fwith\x1bescape"})
+
+    with app.app_context():
+        agents = {attempt.user_agent for attempt in db.session.query(LoginAttempt)}
+    assert "agentwithescape" in agents

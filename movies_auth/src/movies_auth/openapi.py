@@ -59,7 +59,10 @@ def _read(location: str) -> Any:
         return request.args.to_dict()
     if not request.is_json:
         raise BadRequest("Request body must be JSON (Content-Type: application/json)")
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError as error:
+        raise BadRequest("Request body is nested too deeply") from error
     if body is None:
         raise BadRequest("Request body is not valid JSON")
     return body

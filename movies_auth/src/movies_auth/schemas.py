@@ -80,11 +80,10 @@ class RegistrationSchema(Schema):
 
 
 class CredentialsSchema(Schema):
-    email = fields.String(
-        required=True, validate=validate.Length(max=EMAIL_MAX_LENGTH), metadata={"example": "ada@example.com"}
-    )
-    password = fields.String(
-        required=True, validate=validate.Length(max=PASSWORD_MAX_LENGTH), metadata={"example": "correct horse battery"}
+    # No email syntax or password length rules here: any well-formed text is just a wrong login.
+    email = Text(required=True, max_length=EMAIL_MAX_LENGTH, metadata={"example": "ada@example.com"})
+    password = Text(
+        required=True, max_length=PASSWORD_MAX_LENGTH, strip=False, metadata={"example": "correct horse battery"}
     )
 
 
@@ -109,7 +108,7 @@ class UserUpdateSchema(Schema):
 
 
 class PasswordChangeSchema(Schema):
-    old_password = fields.String(required=True, load_only=True, validate=validate.Length(max=PASSWORD_MAX_LENGTH))
+    old_password = Text(required=True, load_only=True, max_length=PASSWORD_MAX_LENGTH, strip=False)
     new_password = Password(required=True, load_only=True)
 
 

@@ -28,9 +28,13 @@ def record(*, user: User | None, email: str, success: bool, ip_address: str | No
             email=None if user else email[: LoginAttempt.email.type.length],
             success=success,
             ip_address=ip_address,
-            user_agent=(user_agent or "")[:USER_AGENT_MAX_LENGTH] or None,
+            user_agent=_printable(user_agent or "")[:USER_AGENT_MAX_LENGTH] or None,
         )
     )
+
+
+def _printable(text: str) -> str:
+    return "".join(char for char in text if char.isprintable())
 
 
 def page(user: User, *, page_number: int, page_size: int) -> Page:
