@@ -55,6 +55,9 @@ def test_app_init_with_superuser_prompts_for_one(app, runner):
 
     assert result.exit_code == 0, result.output
     assert users_by_email(app) == {"root@example.com": ["superuser"]}
+    with app.app_context():
+        names = db.session.execute(select(User.first_name, User.last_name)).one()
+    assert tuple(names) == ("Root", None)  # an empty answer means no name
 
 
 def test_superuser_create_from_options(app, client, runner):

@@ -25,8 +25,8 @@ def create_superuser(
     """Create a user holding the superuser role."""
     details = {
         "email": email or click.prompt("Email"),
-        "first_name": first_name if first_name is not None else click.prompt("First name", default="") or None,
-        "last_name": last_name if last_name is not None else click.prompt("Last name", default="") or None,
+        "first_name": _optional(first_name, "First name"),
+        "last_name": _optional(last_name, "Last name"),
         "password": password or click.prompt("Password", hide_input=True, confirmation_prompt=True),
     }
     try:
@@ -53,6 +53,13 @@ def delete_superuser(email: str | None, yes: bool) -> None:
         click.confirm(f"Delete superuser {user.email}?", abort=True)
     accounts.delete_user(user)
     click.echo(f"Superuser {user.email} deleted.")
+
+
+def _optional(value: str | None, label: str) -> str | None:
+    """An optional detail: the option's value, else prompted for; empty means none."""
+    if value is None:
+        value = click.prompt(label, default="", show_default=False)
+    return value or None
 
 
 def _describe(messages: dict) -> str:

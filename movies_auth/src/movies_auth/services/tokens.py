@@ -5,8 +5,9 @@ token epoch at login (`ep`). Revocation is a denylist in Redis, O(1) whatever th
 
 - one session dies by a key for its id (logout, or a replayed refresh token);
 - all of a user's sessions die by raising the user's epoch (logout everywhere, password change,
-  deletion): a token whose `ep` is below it is dead. The epoch is a counter, not a clock, so a
-  token minted earlier in the same second dies too, and one minted right after lives.
+  deletion): a token whose `ep` is below it is dead. Tokens carry the epoch they were minted
+  under, not a timestamp, so a token minted earlier in the same second dies too and one minted
+  right after lives. Password changes name the one session that survives them.
 
 Every key lives at least as long as the longest-lived token it can kill (a refresh token).
 """
