@@ -6,12 +6,13 @@ import base64
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import jwt as pyjwt
 import pytest
 from argon2 import extract_parameters
 
-from movies_auth import redis_keys
+from movies_auth import create_app, redis_keys
 from movies_auth.extensions import db
 from movies_auth.models import LoginAttempt, User
 from movies_auth.services.passwords import Passwords
@@ -73,6 +74,21 @@ def test_access_token_carries_the_contract_claims(client, settings):
     assert access["exp"] - access["iat"] == 15 * 60
     assert refresh_claims["exp"] - refresh_claims["iat"] == 30 * 24 * 3600
     assert access["sid"] == refresh_claims["sid"]
+
+
+def test_token_lifetimes_come_from_settings(settings, account):
+    custom = create_app(
+        settings.model_copy(
+            update={"jwt_access_token_expires": timedelta(minutes=2), "jwt_refresh_token_expires": timedelta(hours=3)}
+        )
+    )
+
+    tokens = login(custom.test_client(), account.email).json
+
+    assert tokens["expires_in"] == 120
+    access, refresh_claims = claims_of(tokens["access_token"]), claims_of(tokens["refresh_token"])
+    assert access["exp"] - access["iat"] == 120
+    assert refresh_claims["exp"] - refresh_claims["iat"] == 3 * 3600
 
 
 def test_login_is_case_insensitive_on_email(client):
