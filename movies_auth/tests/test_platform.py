@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 import redis
+from openapi_spec_validator import validate as validate_openapi
 from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 
@@ -272,6 +273,10 @@ def test_every_route_of_the_app_is_in_the_spec(app, spec):
 
     assert routes - documented == set()
     assert len(routes) >= 12
+
+
+def test_the_spec_is_a_valid_openapi_document(spec):
+    validate_openapi(spec)  # raises, naming the offending node, when it is not
 
 
 def test_every_ref_in_the_spec_resolves(spec):
