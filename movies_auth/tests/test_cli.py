@@ -21,6 +21,13 @@ def users_by_email(app) -> dict[str, list[str]]:
         return {user.email: [role.name for role in user.roles] for user in db.session.scalars(select(User))}
 
 
+def superuser_token_from_cli(runner, client, email: str = "root@example.com") -> str:
+    """Create a superuser the way an operator does, and log in as them."""
+    options = ["--email", email, "--password", "super secret pw", "--first-name", "", "--last-name", ""]
+    assert runner.invoke(args=["superuser", "create", *options]).exit_code == 0
+    return login(client, email, "super secret pw").json["access_token"]
+
+
 def test_app_init_creates_the_default_permissions_and_roles(app, runner):
     with app.app_context():
         db.session.execute(Role.__table__.delete())
@@ -95,21 +102,7 @@ def test_superuser_create_prompts_for_what_is_missing_and_hides_the_password(app
 
 
 def test_a_superuser_may_read_any_account(app, client, runner, account):
-    runner.invoke(
-        args=[
-            "superuser",
-            "create",
-            "--email",
-            "root@example.com",
-            "--password",
-            "super secret pw",
-            "--first-name",
-            "",
-            "--last-name",
-            "",
-        ]
-    )
-    token = login(client, "root@example.com", "super secret pw").json["access_token"]
+    token = superuser_token_from_cli(runner, client)
 
     assert client.get(f"{API}/users/{account.uuid}", headers=bearer(token)).status_code == 200
 
@@ -134,21 +127,7 @@ def test_superuser_create_refuses_bad_input_with_a_clear_error(app, runner, acco
 
 
 def test_superuser_delete_removes_the_account_and_its_tokens(app, client, runner):
-    runner.invoke(
-        args=[
-            "superuser",
-            "create",
-            "--email",
-            "root@example.com",
-            "--password",
-            "super secret pw",
-            "--first-name",
-            "",
-            "--last-name",
-            "",
-        ]
-    )
-    token = login(client, "root@example.com", "super secret pw").json["access_token"]
+    token = superuser_token_from_cli(runner, client)
 
     result = runner.invoke(args=["superuser", "delete"], input="root@example.com\ny\n")
 
