@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from functools import cached_property
-
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import Flask, current_app
@@ -21,11 +19,9 @@ class Passwords:
             parallelism=settings.argon2_parallelism,
             type=Type.ID,
         )
-
-    @cached_property
-    def _dummy_hash(self) -> str:
-        # Verified against when the account does not exist, so both answers take one hash's time.
-        return self.hasher.hash("no account has this password")
+        # Verified against when the account does not exist, so both answers cost one verification:
+        # made up front, or the first unknown email a worker sees would cost two hashes.
+        self._dummy_hash = self.hasher.hash("no account has this password")
 
     def hash(self, password: str) -> str:
         """A fresh argon2id hash of `password`."""
