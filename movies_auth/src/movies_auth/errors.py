@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask, Response, jsonify
 from marshmallow import ValidationError
 from redis.exceptions import RedisError
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, TooManyRequests
 
 log = logging.getLogger(__name__)
@@ -90,7 +90,7 @@ def register_error_handlers(app: Flask) -> None:
         return error_response(503, "Token store is unavailable, try again shortly")
 
     @app.errorhandler(OperationalError)
-    def _database_down(error: DBAPIError) -> Response:
+    def _database_down(error: OperationalError) -> Response:
         log.error("Database is unavailable: %s", error.orig)
         return error_response(503, "Database is unavailable, try again shortly")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from datetime import UTC, datetime
 
@@ -12,6 +13,11 @@ from movies_auth.extensions import db
 
 EMAIL_MAX_LENGTH = 254
 NAME_MAX_LENGTH = 100
+
+
+def normalize_email(email: str) -> str:
+    """The one form emails are stored and looked up in (NFC, lower case), as `users.email` requires."""
+    return unicodedata.normalize("NFC", email.strip()).lower()
 
 
 def utcnow() -> datetime:

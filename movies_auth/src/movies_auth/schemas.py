@@ -8,7 +8,7 @@ from typing import Any
 from email_validator import EmailNotValidError, validate_email
 from marshmallow import Schema, ValidationError, fields, validate
 
-from movies_auth.models import EMAIL_MAX_LENGTH, NAME_MAX_LENGTH
+from movies_auth.models import EMAIL_MAX_LENGTH, NAME_MAX_LENGTH, normalize_email
 
 PASSWORD_MIN_LENGTH = 8
 PASSWORD_MAX_LENGTH = 128
@@ -50,7 +50,7 @@ class Email(fields.String):
             address = validate_email(text.strip(), check_deliverability=False)
         except EmailNotValidError as error:
             raise ValidationError(f"Not a valid email address: {error}") from error
-        normalized = address.normalized.lower()
+        normalized = normalize_email(address.normalized)
         if len(normalized) > EMAIL_MAX_LENGTH:
             raise ValidationError(f"Longer than maximum length {EMAIL_MAX_LENGTH}.")
         return normalized

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import unicodedata
 import uuid
 from collections.abc import Iterable
 from typing import Any
@@ -13,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from movies_auth.errors import BadRequest, Conflict, NotFound
 from movies_auth.extensions import db
-from movies_auth.models import Role, User
+from movies_auth.models import Role, User, normalize_email
 from movies_auth.services import login_history, tokens
 from movies_auth.services.passwords import passwords
 
@@ -23,11 +22,6 @@ audit = logging.getLogger("movies_auth.audit")
 class EmailTaken(Conflict):
     def __init__(self) -> None:
         super().__init__("A user with this email already exists")
-
-
-def normalize_email(email: str) -> str:
-    """The form emails are stored and looked up in."""
-    return unicodedata.normalize("NFC", email.strip()).lower()
 
 
 def find_by_email(email: str) -> User | None:
@@ -70,13 +64,12 @@ def register(
 
 def authenticate(email: str, password: str, *, ip_address: str | None, user_agent: str | None) -> User | None:
     """The user these credentials belong to, or None; every attempt is recorded, and costs one hash."""
+    email = normalize_email(email)
     user = find_by_email(email)
     valid = passwords().verify(user.password_hash if user else None, password)
     if valid and passwords().needs_rehash(user.password_hash):
         user.password_hash = passwords().hash(password)
-    login_history.record(
-        user=user, email=normalize_email(email), success=valid, ip_address=ip_address, user_agent=user_agent
-    )
+    login_history.record(user=user, email=email, success=valid, ip_address=ip_address, user_agent=user_agent)
     db.session.commit()
     if not valid:
         audit.warning("login failed user_id=%s ip=%s", user.id if user else "-", ip_address)

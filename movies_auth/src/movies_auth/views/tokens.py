@@ -10,6 +10,7 @@ from flask_jwt_extended import get_jwt, get_jwt_identity
 from movies_auth.errors import Unauthorized
 from movies_auth.extensions import current_settings, limiter
 from movies_auth.guards import token_required
+from movies_auth.models import normalize_email
 from movies_auth.openapi import accepts, responds
 from movies_auth.request_context import client_ip
 from movies_auth.schemas import CredentialsSchema, MessageSchema, TokenPairSchema
@@ -25,7 +26,7 @@ def _login_account() -> str:
     email = body.get("email") if isinstance(body, dict) else None
     if not isinstance(email, str):
         return ""
-    return hashlib.sha256(accounts.normalize_email(email).encode("utf-8", "surrogatepass")).hexdigest()
+    return hashlib.sha256(normalize_email(email).encode("utf-8", "surrogatepass")).hexdigest()
 
 
 @bp.post("")
