@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -14,10 +13,9 @@ from sqlalchemy import event, text
 
 from movies_auth import create_app
 from movies_auth.extensions import db
-from movies_auth.models import Role, User
-from movies_auth.services.permissions import SUPERUSER_ROLE, seed_defaults
+from movies_auth.services.permissions import ADMIN_PERMISSION, SUPERUSER_ROLE, seed_defaults
 from movies_auth.settings import Settings
-from support import PASSWORD, Account, login, register
+from support import PASSWORD, Account, give, login, register
 
 GENEROUS_LIMIT = "10000 per minute"
 
@@ -100,12 +98,17 @@ def account(make_account) -> Account:
 @pytest.fixture
 def superuser(app: Flask, make_account) -> Account:
     """An account holding the superuser role (and so `all_all`)."""
-    admin = make_account("root@example.com")
-    with app.app_context():
-        user = db.session.get(User, uuid.UUID(admin.uuid))
-        user.roles.append(db.session.query(Role).filter_by(name=SUPERUSER_ROLE).one())
-        db.session.commit()
-    return admin
+    root = make_account("root@example.com")
+    give(app, root, role=SUPERUSER_ROLE)
+    return root
+
+
+@pytest.fixture
+def admin(app: Flask, make_account) -> Account:
+    """An account holding `permissions_admin` (but not `all_all`)."""
+    manager = make_account("manager@example.com")
+    give(app, manager, permission=ADMIN_PERMISSION)
+    return manager
 
 
 @pytest.fixture

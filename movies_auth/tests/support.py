@@ -8,6 +8,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from movies_auth.extensions import db
+from movies_auth.models import Permission, Role, User, role_permissions, user_permissions, user_roles
+from movies_auth.services import accounts, grants, permissions, roles
 
 API = "/auth/api/v1"
 PASSWORD = "correct horse battery"
@@ -43,3 +45,30 @@ def login(client: FlaskClient, email: str, password: str = PASSWORD, **kwargs):
 def row_count(app: Flask, model: type) -> int:
     with app.app_context():
         return db.session.query(model).count()
+
+
+def give(app: Flask, account: Account, *, role: str | None = None, permission: str | None = None) -> None:
+    """Grant a role or a permission the way the service does (so caches learn of it)."""
+    with app.app_context():
+        user = accounts.get_user(account.uuid)
+        if role:
+            grants.grant_role(user, roles.get_role(role))
+        if permission:
+            grants.grant_permission(user, permissions.get_permission(permission))
+
+
+def dangling_grants(app: Flask) -> int:
+    """Grant rows pointing at a user, role or permission that no longer exists."""
+    references = [
+        (role_permissions.c.role_id, Role.id),
+        (role_permissions.c.permission_id, Permission.id),
+        (user_roles.c.user_id, User.id),
+        (user_roles.c.role_id, Role.id),
+        (user_permissions.c.user_id, User.id),
+        (user_permissions.c.permission_id, Permission.id),
+    ]
+    with app.app_context():
+        return sum(
+            db.session.query(column.table).filter(column.not_in(db.session.query(target))).count()
+            for column, target in references
+        )

@@ -128,13 +128,25 @@ def test_superuser_create_refuses_bad_input_with_a_clear_error(app, runner, acco
 
 def test_superuser_delete_removes_the_account_and_its_tokens(app, client, runner):
     token = superuser_token_from_cli(runner, client)
+    superuser_token_from_cli(runner, client, "other-root@example.com")
 
     result = runner.invoke(args=["superuser", "delete"], input="root@example.com\ny\n")
 
     assert result.exit_code == 0, result.output
     assert "Superuser root@example.com deleted" in result.output
-    assert users_by_email(app) == {}
+    assert users_by_email(app) == {"other-root@example.com": ["superuser"]}
     assert client.get(f"{API}/auth_token/validation", headers=bearer(token)).status_code == 401
+
+
+def test_superuser_delete_refuses_to_delete_the_last_superuser(app, client, runner):
+    token = superuser_token_from_cli(runner, client)
+
+    result = runner.invoke(args=["superuser", "delete", "--email", "root@example.com", "--yes"])
+
+    assert result.exit_code == 1
+    assert "would leave nobody holding all_all" in result.output
+    assert users_by_email(app) == {"root@example.com": ["superuser"]}
+    assert client.get(f"{API}/auth_token/validation", headers=bearer(token)).status_code == 200
 
 
 def test_superuser_delete_can_be_declined(app, runner, superuser):

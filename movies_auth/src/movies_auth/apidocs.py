@@ -17,6 +17,10 @@ Log in with `POST /auth/api/v1/auth_token`, then press **Authorize** and paste t
 TAGS = {
     "users": "Registration and the owner's account",
     "tokens": "Log in, refresh, log out, and token validation for other services",
+    "checks": "What a user may do: the permission checks other services make on every request",
+    "permissions": "The named capabilities (permission admins only)",
+    "roles": "Named sets of permissions (permission admins only)",
+    "grants": "A user's roles and direct permissions (permission admins only)",
     "health": "Liveness and readiness probes",
 }
 

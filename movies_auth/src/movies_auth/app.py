@@ -17,7 +17,7 @@ from movies_auth.extensions import db, jwt, limiter, migrate, redis_store
 from movies_auth.logging_setup import configure_logging
 from movies_auth.services import passwords, tokens
 from movies_auth.settings import Settings
-from movies_auth.views import health, users
+from movies_auth.views import checks, grants, health, permissions, roles, users
 from movies_auth.views import tokens as token_views
 
 MIGRATIONS_DIRECTORY = Path(__file__).with_name("migrations")
@@ -47,7 +47,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     request_context.init_app(app)
     errors.register_error_handlers(app)
-    for blueprint in (users.bp, token_views.bp, health.bp):
+    for blueprint in (users.bp, token_views.bp, checks.bp, permissions.bp, roles.bp, grants.bp, health.bp):
         app.register_blueprint(blueprint)
     apidocs.init_app(app)
     register_commands(app)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 import uuid
 from datetime import UTC, datetime
@@ -13,6 +14,13 @@ from movies_auth.extensions import db
 
 EMAIL_MAX_LENGTH = 254
 NAME_MAX_LENGTH = 100
+
+# Role and permission names appear in URLs and in the conditions other services send, so they are
+# restricted to one unambiguous, URL-safe spelling.
+CODE_NAME_MAX_LENGTH = 64
+CODE_NAME = re.compile(rf"^[a-z][a-z0-9_.:-]{{0,{CODE_NAME_MAX_LENGTH - 1}}}$")
+CODE_NAME_RULE = "1 to 64 lower-case letters, digits, '_', '-', '.' or ':', starting with a letter"
+DESCRIPTION_MAX_LENGTH = 255
 
 
 def normalize_email(email: str) -> str:
@@ -61,8 +69,8 @@ class Permission(db.Model):
     __tablename__ = "permissions"
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
-    name: Mapped[str] = mapped_column(String(64), unique=True)
-    description: Mapped[str] = mapped_column(String(255), default="")
+    name: Mapped[str] = mapped_column(String(CODE_NAME_MAX_LENGTH), unique=True)
+    description: Mapped[str] = mapped_column(String(DESCRIPTION_MAX_LENGTH), default="")
 
 
 class Role(db.Model):
@@ -71,8 +79,8 @@ class Role(db.Model):
     __tablename__ = "roles"
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
-    name: Mapped[str] = mapped_column(String(64), unique=True)
-    description: Mapped[str] = mapped_column(String(255), default="")
+    name: Mapped[str] = mapped_column(String(CODE_NAME_MAX_LENGTH), unique=True)
+    description: Mapped[str] = mapped_column(String(DESCRIPTION_MAX_LENGTH), default="")
     permissions: Mapped[list[Permission]] = relationship(secondary=role_permissions, order_by=Permission.name)
 
 

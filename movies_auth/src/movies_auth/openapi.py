@@ -20,6 +20,7 @@ from marshmallow import EXCLUDE, Schema
 
 from movies_auth import __version__
 from movies_auth.errors import BadRequest
+from movies_auth.models import CODE_NAME, CODE_NAME_MAX_LENGTH
 from movies_auth.schemas import ErrorSchema, ValidationErrorSchema
 
 APIDOC_ATTR = "__apidoc__"
@@ -30,6 +31,9 @@ _TOKEN_DESCRIPTIONS = {
     "refresh": "a refresh token",
     "any": "an access or a refresh token of the session",
 }
+_PATH_PARAMETERS = {"user_id": {"type": "string", "format": "uuid"}}
+# Every other path parameter names a role or a permission.
+_CODE_NAME_PARAMETER = {"type": "string", "pattern": CODE_NAME.pattern, "maxLength": CODE_NAME_MAX_LENGTH}
 _RULE_ARGUMENT = re.compile(r"<(?:[a-z]+:)?([a-zA-Z_][a-zA-Z0-9_]*)>")
 
 
@@ -78,22 +82,23 @@ def responds(
 ) -> Callable:
     """Serialize the view's result with `schema` and answer `status`; list the errors it may give.
 
-    A view may return `(result, other_status)` for a status in `also`, answered with the same schema.
+    A view with statuses in `also` returns `(result, status)`; each is answered with the same schema.
     """
     dumper = schema(many=many) if schema else None
+    alternatives = tuple(also)
 
     def decorator(view: Callable) -> Callable:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             result, answer_status = view(*args, **kwargs), status
-            if isinstance(result, tuple):
+            if alternatives:
                 result, answer_status = result
             if dumper is None:
                 return Response(status=answer_status)
             return dumper.dump(result), answer_status
 
         doc = _apidoc(wrapper)
-        for documented in (status, *also):
+        for documented in (status, *alternatives):
             doc["responses"][documented] = (schema, many)
         doc["errors"].update(errors)
         return wrapper
@@ -118,6 +123,16 @@ def requires_token(kind: TokenKind = "access") -> Callable:
         doc = _apidoc(view)
         doc["token"] = kind
         doc["errors"].update({401, 422})
+        return view
+
+    return decorator
+
+
+def documents_access(note: str) -> Callable:
+    """Document who may call the view (the check itself is the guard's)."""
+
+    def decorator(view: Callable) -> Callable:
+        _apidoc(view)["access"] = note
         return view
 
     return decorator
@@ -159,7 +174,7 @@ def _operation(view: Callable, doc: dict[str, Any], endpoint: str, arguments: It
         "responses": {},
     }
     parameters = [
-        {"in": "path", "name": name, "required": True, "schema": {"type": "string", "format": "uuid"}}
+        {"in": "path", "name": name, "required": True, "schema": _PATH_PARAMETERS.get(name, _CODE_NAME_PARAMETER)}
         for name in sorted(arguments)
     ]
     if "query" in doc:
@@ -172,6 +187,8 @@ def _operation(view: Callable, doc: dict[str, Any], endpoint: str, arguments: It
     if "token" in doc:
         operation["security"] = [{"bearerAuth": []}]
         description.append(f"Send {_TOKEN_DESCRIPTIONS[doc['token']]} as `Authorization: Bearer <token>`.")
+    if "access" in doc:
+        description.append(doc["access"])
     if description:
         operation["description"] = "\n\n".join(description)
     for status, (schema, many) in doc["responses"].items():

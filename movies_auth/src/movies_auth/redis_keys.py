@@ -23,3 +23,20 @@ def used_refresh_token(jti: str) -> str:
 def user_token_epoch(user_id: str) -> str:
     """`<epoch>` or `<epoch>:<session id>`: tokens minted before the epoch are dead, but that session."""
     return f"{PREFIX}:ue:{user_id}"
+
+
+# The permission cache: an entry per user, stamped with the two versions it was computed under.
+# Any role or permission change bumps the one global version; a change to one user's grants bumps
+# that user's version. An entry whose stamp differs from the current versions is ignored, so every
+# invalidation is one O(1) write and no key is ever scanned.
+GRANTS_VERSION = f"{PREFIX}:gv"
+
+
+def user_grants_version(user_id: str) -> str:
+    """A counter bumped whenever this user's own roles or permissions change."""
+    return f"{PREFIX}:uv:{user_id}"
+
+
+def user_permissions(user_id: str) -> str:
+    """`<global version>:<user version>:<JSON>`: the user's combined permissions, as last computed."""
+    return f"{PREFIX}:up:{user_id}"

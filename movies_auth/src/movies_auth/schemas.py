@@ -8,7 +8,16 @@ from typing import Any
 from email_validator import EmailNotValidError, validate_email
 from marshmallow import Schema, ValidationError, fields, validate
 
-from movies_auth.models import EMAIL_MAX_LENGTH, NAME_MAX_LENGTH, normalize_email
+from movies_auth import conditions
+from movies_auth.models import (
+    CODE_NAME,
+    CODE_NAME_MAX_LENGTH,
+    CODE_NAME_RULE,
+    DESCRIPTION_MAX_LENGTH,
+    EMAIL_MAX_LENGTH,
+    NAME_MAX_LENGTH,
+    normalize_email,
+)
 
 PASSWORD_MIN_LENGTH = 8
 PASSWORD_MAX_LENGTH = 128
@@ -54,6 +63,25 @@ class Email(fields.String):
         if len(normalized) > EMAIL_MAX_LENGTH:
             raise ValidationError(f"Longer than maximum length {EMAIL_MAX_LENGTH}.")
         return normalized
+
+
+class CodeName(Text):
+    """A role or permission name: lower-case letters, digits and `_-.:`, starting with a letter."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_length=CODE_NAME_MAX_LENGTH, min_length=1, strip=False, **kwargs)
+        self.validators.append(validate.Regexp(CODE_NAME, error=f"Use {CODE_NAME_RULE}."))
+
+
+class ConditionText(fields.String):
+    """A permission condition: a name, or JSON `{"any": [...]}` / `{"all": [...]}`, nested."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> conditions.Condition:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return conditions.parse_text(text)
+        except conditions.ConditionError as error:
+            raise ValidationError(str(error)) from error
 
 
 class ErrorSchema(Schema):
@@ -137,3 +165,47 @@ class HealthSchema(Schema):
     checks = fields.Dict(
         keys=fields.String(), values=fields.String(), metadata={"example": {"database": "ok", "redis": "ok"}}
     )
+
+
+class PermissionSchema(Schema):
+    uuid = fields.UUID(attribute="id", dump_only=True)
+    name = CodeName(required=True, metadata={"example": "pro_read"})
+    description = Text(max_length=DESCRIPTION_MAX_LENGTH, load_default="", metadata={"example": "Watch every film"})
+
+
+class PermissionUpdateSchema(Schema):
+    name = CodeName(metadata={"example": "pro_read"})
+    description = Text(max_length=DESCRIPTION_MAX_LENGTH, metadata={"example": "Watch every film"})
+
+
+class RoleSchema(Schema):
+    uuid = fields.UUID(attribute="id", dump_only=True)
+    name = CodeName(required=True, metadata={"example": "subscriber"})
+    description = Text(max_length=DESCRIPTION_MAX_LENGTH, load_default="", metadata={"example": "Paying subscribers"})
+    permissions = fields.List(fields.Nested(PermissionSchema), dump_only=True)
+
+
+class RoleUpdateSchema(Schema):
+    name = CodeName(metadata={"example": "subscriber"})
+    description = Text(max_length=DESCRIPTION_MAX_LENGTH, metadata={"example": "Paying subscribers"})
+
+
+class GrantSchema(Schema):
+    name = CodeName(required=True, metadata={"description": "The role or permission to grant", "example": "pro_read"})
+
+
+class PermissionCheckQuerySchema(Schema):
+    permissions = ConditionText(
+        required=True,
+        metadata={
+            "description": (
+                'A permission name, or JSON {"any": [...]} / {"all": [...]} of conditions, nested at most '
+                f"{conditions.MAX_DEPTH} levels and naming at most {conditions.MAX_NAMES} permissions"
+            ),
+            "example": '{"any": ["pro_read", {"all": ["beta", "early_access"]}]}',
+        },
+    )
+
+
+class PermissionCheckSchema(Schema):
+    valid = fields.Boolean(required=True, metadata={"example": True})

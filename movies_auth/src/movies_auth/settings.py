@@ -41,12 +41,16 @@ class Settings(BaseSettings):
     register_rate_limit_per_ip: str = "20 per minute"
     rate_limits_enabled: bool = True
 
+    permission_cache_ttl: timedelta = Field(
+        default=timedelta(minutes=10), description="Seconds, or ISO 8601; a safety net, changes invalidate at once"
+    )
+
     trusted_proxies: int = Field(default=0, ge=0, description="Reverse proxies in front (1 behind nginx)")
     max_content_length: int = Field(default=64 * 1024, ge=1024)
     redis_socket_timeout: float = Field(default=0.5, gt=0)
     log_level: str = "INFO"
 
-    @field_validator("jwt_access_token_expires", "jwt_refresh_token_expires", mode="before")
+    @field_validator("jwt_access_token_expires", "jwt_refresh_token_expires", "permission_cache_ttl", mode="before")
     @classmethod
     def _seconds(cls, value: object) -> object:
         # Environment variables are strings; a bare number there means seconds.

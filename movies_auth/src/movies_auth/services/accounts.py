@@ -7,14 +7,16 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from movies_auth.errors import BadRequest, Conflict, NotFound
 from movies_auth.extensions import db
 from movies_auth.models import Role, User, normalize_email
-from movies_auth.services import login_history, tokens
+from movies_auth.services import access, login_history, tokens
 from movies_auth.services.passwords import passwords
+from movies_auth.services.persistence import commit_unique
+from movies_auth.services.superusers import keeping_a_superuser
 
 audit = logging.getLogger("movies_auth.audit")
 
@@ -57,7 +59,7 @@ def register(
         roles=list(roles),
     )
     db.session.add(user)
-    _commit_unique_email()
+    commit_unique(EmailTaken)
     audit.info("user registered user_id=%s", user.id)
     return user
 
@@ -83,7 +85,7 @@ def update_user(user: User, changes: dict[str, Any]) -> User:
         changes["email"] = normalize_email(changes["email"])
     for field, value in changes.items():
         setattr(user, field, value)
-    _commit_unique_email()
+    commit_unique(EmailTaken)
     return user
 
 
@@ -98,17 +100,28 @@ def change_password(user: User, old_password: str, new_password: str, *, keep_se
 
 
 def delete_user(user: User) -> None:
-    """Delete the account and kill all its tokens."""
-    # Tokens die first: if the database delete failed, a live token of a deleted user could remain otherwise.
-    tokens.revoke_all_sessions(user.id)
-    db.session.delete(user)
+    """Delete the account and kill all its tokens; 409 if it is the last superuser."""
+    user_id = user.id
+    with keeping_a_superuser():
+        db.session.delete(user)
+    # Tokens die before the commit: should the commit fail, the account stays but none of its tokens live on.
+    tokens.revoke_all_sessions(user_id)
     db.session.commit()
-    audit.info("user deleted user_id=%s", user.id)
+    access.user_grants_changed(user_id)
+    audit.info("user deleted user_id=%s", user_id)
 
 
-def _commit_unique_email() -> None:
-    try:
-        db.session.commit()
-    except IntegrityError as error:
-        db.session.rollback()
-        raise EmailTaken() from error
+def search(
+    *, email: str | None = None, role: str | None = None, permission: str | None = None, limit: int, offset: int = 0
+) -> tuple[list[User], int]:
+    """Users whose email contains `email`, having `role`, holding `permission`; a page of them and the total."""
+    query = select(User)
+    if email:
+        query = query.where(User.email.contains(normalize_email(email), autoescape=True))
+    if role:
+        query = query.where(User.roles.any(Role.name == role))
+    if permission:
+        query = query.where(User.id.in_(access.holders_of(permission)))
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    page = query.options(selectinload(User.roles)).order_by(User.email).limit(limit).offset(offset)
+    return list(db.session.scalars(page)), total

@@ -1,20 +1,24 @@
-"""Who holds which permission, and the roles and permissions every deployment starts with."""
+"""Permissions: the named capabilities roles and users are granted, and the ones every deployment has."""
 
 from __future__ import annotations
 
-import uuid
+from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import select
 
+from movies_auth.errors import Conflict, NotFound
 from movies_auth.extensions import db
-from movies_auth.models import Permission, Role, role_permissions, user_permissions, user_roles
+from movies_auth.models import Permission, Role
+from movies_auth.services import access
+from movies_auth.services.access import SUPERUSER_PERMISSION
+from movies_auth.services.persistence import commit_unique
 
-SUPERUSER_PERMISSION = "all_all"
+ADMIN_PERMISSION = "permissions_admin"
 SUPERUSER_ROLE = "superuser"
 
 DEFAULT_PERMISSIONS = {
     SUPERUSER_PERMISSION: "Every permission (superuser)",
-    "permissions_admin": "Manage roles, permissions and grants",
+    ADMIN_PERMISSION: "Manage roles, permissions and grants",
     "pro_read": "Watch every film, whatever its rating",
 }
 DEFAULT_ROLES = {
@@ -23,21 +27,57 @@ DEFAULT_ROLES = {
 }
 
 
-def has_permission(user_id: uuid.UUID | str, name: str) -> bool:
-    """Whether the user holds the permission directly or through one of their roles."""
-    user_id = uuid.UUID(str(user_id))
-    direct = (
-        select(user_permissions.c.user_id)
-        .join(Permission, Permission.id == user_permissions.c.permission_id)
-        .where(user_permissions.c.user_id == user_id, Permission.name == name)
-    )
-    through_role = (
-        select(user_roles.c.user_id)
-        .join(role_permissions, role_permissions.c.role_id == user_roles.c.role_id)
-        .join(Permission, Permission.id == role_permissions.c.permission_id)
-        .where(user_roles.c.user_id == user_id, Permission.name == name)
-    )
-    return bool(db.session.scalar(select(exists(direct) | exists(through_role))))
+class PermissionNameTaken(Conflict):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"A permission named {name!r} already exists")
+
+
+class BuiltInPermission(Conflict):
+    def __init__(self) -> None:
+        super().__init__(f"{SUPERUSER_PERMISSION} is built in: it cannot be renamed or deleted")
+
+
+def list_permissions() -> list[Permission]:
+    """Every permission, by name."""
+    return list(db.session.scalars(select(Permission).order_by(Permission.name)))
+
+
+def get_permission(name: str) -> Permission:
+    """The permission with this name, or 404."""
+    permission = db.session.scalar(select(Permission).where(Permission.name == name))
+    if permission is None:
+        raise NotFound(f"Permission {name!r} not found")
+    return permission
+
+
+def create_permission(name: str, description: str = "") -> Permission:
+    """Create a permission; 409 when the name is taken."""
+    permission = Permission(name=name, description=description)
+    db.session.add(permission)
+    commit_unique(lambda: PermissionNameTaken(name))
+    access.grants_changed()
+    return permission
+
+
+def update_permission(permission: Permission, changes: dict[str, Any]) -> Permission:
+    """Rename a permission or change its description; 409 when the new name is taken."""
+    renamed = changes.get("name", permission.name) != permission.name
+    if renamed and permission.name == SUPERUSER_PERMISSION:
+        raise BuiltInPermission()
+    for field, value in changes.items():
+        setattr(permission, field, value)
+    commit_unique(lambda: PermissionNameTaken(changes["name"]))
+    access.grants_changed()
+    return permission
+
+
+def delete_permission(permission: Permission) -> None:
+    """Delete a permission and every grant of it."""
+    if permission.name == SUPERUSER_PERMISSION:
+        raise BuiltInPermission()
+    db.session.delete(permission)  # its grants go with it (ON DELETE CASCADE)
+    db.session.commit()
+    access.grants_changed()
 
 
 def seed_defaults() -> list[str]:
@@ -55,6 +95,8 @@ def seed_defaults() -> list[str]:
             db.session.add(Role(name=name, description=description, permissions=[permissions[p] for p in granted]))
             created.append(f"role {name}")
     db.session.commit()
+    if created:
+        access.grants_changed()
     return created
 
 

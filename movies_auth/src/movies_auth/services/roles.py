@@ -1,0 +1,82 @@
+"""Roles: named sets of permissions, and what each role grants."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import selectinload
+
+from movies_auth.errors import Conflict, NotFound
+from movies_auth.extensions import db
+from movies_auth.models import Permission, Role, role_permissions
+from movies_auth.services import access
+from movies_auth.services.persistence import commit_unique, insert_unless_present
+from movies_auth.services.superusers import keeping_a_superuser
+
+
+class RoleNameTaken(Conflict):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"A role named {name!r} already exists")
+
+
+def list_roles() -> list[Role]:
+    """Every role with its permissions, by name."""
+    return list(db.session.scalars(select(Role).options(selectinload(Role.permissions)).order_by(Role.name)))
+
+
+def get_role(name: str) -> Role:
+    """The role with this name, or 404."""
+    role = db.session.scalar(select(Role).where(Role.name == name))
+    if role is None:
+        raise NotFound(f"Role {name!r} not found")
+    return role
+
+
+def create_role(name: str, description: str = "", permissions: Iterable[Permission] = ()) -> Role:
+    """Create a role granting `permissions`; 409 when the name is taken."""
+    role = Role(name=name, description=description, permissions=list(permissions))
+    db.session.add(role)
+    commit_unique(lambda: RoleNameTaken(name))
+    access.grants_changed()
+    return role
+
+
+def update_role(role: Role, changes: dict[str, Any]) -> Role:
+    """Rename a role or change its description; 409 when the new name is taken."""
+    for field, value in changes.items():
+        setattr(role, field, value)
+    commit_unique(lambda: RoleNameTaken(changes["name"]))
+    access.grants_changed()
+    return role
+
+
+def delete_role(role: Role) -> None:
+    """Delete a role; its holders lose it. 409 if that would leave no superuser."""
+    with keeping_a_superuser():
+        db.session.delete(role)  # its grants go with it (ON DELETE CASCADE)
+    db.session.commit()
+    access.grants_changed()
+
+
+def grant_permission(role: Role, permission: Permission) -> bool:
+    """Let the role grant a permission; False when it already did."""
+    granted = insert_unless_present(role_permissions, role_id=role.id, permission_id=permission.id)
+    db.session.commit()
+    access.grants_changed()
+    return granted
+
+
+def revoke_permission(role: Role, permission: Permission) -> None:
+    """Stop the role granting a permission; 404 if it does not, 409 if that would leave no superuser."""
+    with keeping_a_superuser():
+        revoked = db.session.execute(
+            delete(role_permissions).where(
+                role_permissions.c.role_id == role.id, role_permissions.c.permission_id == permission.id
+            )
+        ).rowcount
+        if not revoked:
+            raise NotFound(f"Role {role.name!r} does not grant {permission.name!r}")
+    db.session.commit()
+    access.grants_changed()
