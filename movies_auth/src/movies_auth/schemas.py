@@ -34,7 +34,7 @@ class Text(fields.String):
     """A string free of control characters and broken Unicode, stripped of surrounding spaces."""
 
     def __init__(self, *, max_length: int, min_length: int = 0, strip: bool = True, **kwargs: Any) -> None:
-        super().__init__(validate=[_plain_text, validate.Length(min=min_length, max=max_length)], **kwargs)
+        super().__init__(validate=[_plain_text, validate.Length(min=min_length or None, max=max_length)], **kwargs)
         self.strip = strip
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:

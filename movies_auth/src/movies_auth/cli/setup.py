@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import click
-from flask.cli import AppGroup
 from flask_migrate import upgrade
 
+from movies_auth.cli.common import AdminGroup
 from movies_auth.cli.superuser import create_superuser
 from movies_auth.services.permissions import seed_defaults
 
-app_group = AppGroup("app", help="Set up the service.")
+app_group = AdminGroup("app", help="Set up the service.")
 
 
 @app_group.command("init")

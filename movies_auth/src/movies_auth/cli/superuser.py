@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import click
-from flask.cli import AppGroup
-from marshmallow import ValidationError
 
-from movies_auth.errors import APIError
+from movies_auth.cli.common import AdminGroup, confirm, yes_option
 from movies_auth.schemas import RegistrationSchema
-from movies_auth.services import accounts
-from movies_auth.services.permissions import SUPERUSER_ROLE, superuser_role
+from movies_auth.services import access, accounts
+from movies_auth.services.access import SUPERUSER_PERMISSION
+from movies_auth.services.permissions import superuser_role
 
-superuser_group = AppGroup("superuser", help="Create and delete superusers.")
+superuser_group = AdminGroup("superuser", help="Create and delete superusers.")
 
 
 @superuser_group.command("create")
@@ -29,28 +28,22 @@ def create_superuser(
         "last_name": _optional(last_name, "Last name"),
         "password": password or click.prompt("Password", hide_input=True, confirmation_prompt=True),
     }
-    try:
-        user = accounts.register(**RegistrationSchema().load(details), roles=[superuser_role()])
-    except ValidationError as error:
-        raise click.ClickException(_describe(error.messages)) from error
-    except APIError as error:
-        raise click.ClickException(error.msg) from error
+    user = accounts.register(**RegistrationSchema().load(details), roles=[superuser_role()])
     click.echo(f"Superuser {user.email} created (uuid {user.id}).")
 
 
 @superuser_group.command("delete")
 @click.option("--email", help="Prompted for when missing.")
-@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@yes_option
 def delete_superuser(email: str | None, yes: bool) -> None:
-    """Delete a superuser's account; all its tokens die."""
+    """Delete a superuser's account; all its tokens die. The last superuser cannot be deleted."""
     email = email or click.prompt("Email")
     user = accounts.find_by_email(email)
     if user is None:
         raise click.ClickException(f"No user with email {email}.")
-    if not any(role.name == SUPERUSER_ROLE for role in user.roles):
+    if SUPERUSER_PERMISSION not in access.permission_names(user.id):
         raise click.ClickException(f"{user.email} is not a superuser.")
-    if not yes:
-        click.confirm(f"Delete superuser {user.email}?", abort=True)
+    confirm(f"Delete superuser {user.email}?", yes)
     accounts.delete_user(user)
     click.echo(f"Superuser {user.email} deleted.")
 
@@ -60,7 +53,3 @@ def _optional(value: str | None, label: str) -> str | None:
     if value is None:
         value = click.prompt(label, default="", show_default=False)
     return value or None
-
-
-def _describe(messages: dict) -> str:
-    return "; ".join(f"{field}: {' '.join(map(str, problems))}" for field, problems in messages.items())

@@ -1,0 +1,139 @@
+"""`flask users ...`: find users, manage their roles and direct permissions, log them out, delete them."""
+
+from __future__ import annotations
+
+import click
+from marshmallow import fields
+from tabulate import tabulate
+
+from movies_auth.cli.common import AdminGroup, confirm, find_user, json_option, print_items, print_json, yes_option
+from movies_auth.models import User
+from movies_auth.schemas import PermissionSchema, RoleSchema, UserSchema
+from movies_auth.services import access, accounts, grants, permissions, roles, tokens
+
+users_group = AdminGroup("users", help="Find users, manage their roles and permissions, log them out, delete them.")
+
+
+class UserListingSchema(UserSchema):
+    created_at = fields.AwareDateTime()
+    roles = fields.Pluck(RoleSchema, "name", many=True)
+
+
+class UserDetailsSchema(UserListingSchema):
+    permissions = fields.Pluck(PermissionSchema, "name", many=True, metadata={"description": "Granted directly"})
+    combined_permissions = fields.Method("_combined")
+
+    def _combined(self, user: User) -> list[str]:
+        return sorted(access.permission_names(user.id))
+
+
+COLUMNS = {
+    "EMAIL": lambda u: u["email"],
+    "NAME": lambda u: " ".join(filter(None, (u["first_name"], u["last_name"]))),
+    "ROLES": lambda u: ", ".join(u["roles"]),
+    "CREATED": lambda u: u["created_at"][:19].replace("T", " "),
+    "UUID": lambda u: u["uuid"],
+}
+
+
+@users_group.command("list")
+@click.option("--email", help="Only emails containing this text.")
+@click.option("--role", help="Only users with this role.")
+@click.option("--permission", help="Only users holding this permission, directly or through a role.")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True, help="At most this many.")
+@click.option("--offset", type=click.IntRange(0), default=0, help="Skip this many first (sorted by email).")
+@json_option
+def list_users(
+    email: str | None, role: str | None, permission: str | None, limit: int, offset: int, as_json: bool
+) -> None:
+    """List users by email, with filters."""
+    found, total = accounts.search(email=email, role=role, permission=permission, limit=limit, offset=offset)
+    if as_json:
+        print_json({"items": UserListingSchema(many=True).dump(found), "total": total})
+        return
+    print_items(found, UserListingSchema(), COLUMNS, as_json=False, empty="No users found.")
+    if found:
+        click.echo(f"\n{offset + 1}-{offset + len(found)} of {total} users.")
+
+
+@users_group.command("show")
+@click.argument("user")
+@json_option
+def show_user(user: str, as_json: bool) -> None:
+    """Show USER (an email or a uuid): details, roles, and permissions."""
+    details = UserDetailsSchema().dump(find_user(user))
+    if as_json:
+        print_json(details)
+        return
+    rows = [
+        ("uuid", details["uuid"]),
+        ("email", details["email"]),
+        ("name", COLUMNS["NAME"](details) or "-"),
+        ("created", COLUMNS["CREATED"](details)),
+        ("roles", ", ".join(details["roles"]) or "-"),
+        ("direct permissions", ", ".join(details["permissions"]) or "-"),
+        ("combined permissions", ", ".join(details["combined_permissions"]) or "-"),
+    ]
+    click.echo(tabulate(rows, tablefmt="plain"))
+
+
+@users_group.command("grant-role")
+@click.argument("user")
+@click.argument("role")
+def grant_role(user: str, role: str) -> None:
+    """Give USER (an email or a uuid) ROLE."""
+    account = find_user(user)
+    added = grants.grant_role(account, roles.get_role(role))
+    click.echo(f"{account.email} {'now has' if added else 'already had'} role {role}.")
+
+
+@users_group.command("revoke-role")
+@click.argument("user")
+@click.argument("role")
+def revoke_role(user: str, role: str) -> None:
+    """Take ROLE from USER (an email or a uuid)."""
+    account = find_user(user)
+    grants.revoke_role(account, roles.get_role(role))
+    click.echo(f"{account.email} no longer has role {role}.")
+
+
+@users_group.command("grant-permission")
+@click.argument("user")
+@click.argument("permission")
+def grant_permission(user: str, permission: str) -> None:
+    """Grant USER (an email or a uuid) PERMISSION directly."""
+    account = find_user(user)
+    added = grants.grant_permission(account, permissions.get_permission(permission))
+    click.echo(f"{account.email} {'now holds' if added else 'already held'} {permission} directly.")
+
+
+@users_group.command("revoke-permission")
+@click.argument("user")
+@click.argument("permission")
+def revoke_permission(user: str, permission: str) -> None:
+    """Take PERMISSION, granted directly, from USER (an email or a uuid)."""
+    account = find_user(user)
+    grants.revoke_permission(account, permissions.get_permission(permission))
+    click.echo(f"{account.email} no longer holds {permission} directly.")
+
+
+@users_group.command("logout")
+@click.argument("user")
+@yes_option
+def log_out_everywhere(user: str, yes: bool) -> None:
+    """Log USER (an email or a uuid) out everywhere: every token of every session dies."""
+    account = find_user(user)
+    confirm(f"Log {account.email} out of every session?", yes)
+    tokens.revoke_all_sessions(account.id)
+    click.echo(f"{account.email} is logged out everywhere.")
+
+
+@users_group.command("delete")
+@click.argument("user")
+@yes_option
+def delete_user(user: str, yes: bool) -> None:
+    """Delete USER (an email or a uuid); all its tokens die."""
+    account = find_user(user)
+    confirm(f"Delete {account.email}? This cannot be undone.", yes)
+    accounts.delete_user(account)
+    click.echo(f"{account.email} deleted.")
