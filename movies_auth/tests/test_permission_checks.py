@@ -287,7 +287,6 @@ def test_a_new_description_shows_in_the_next_listing(client, holder, admin):
 
 def test_a_change_made_through_one_worker_shows_in_the_next_check_on_another(app, settings, client, holder, admin):
     other_worker = create_app(settings)
-    other_worker.extensions["redis"] = app.extensions["redis"]  # one Redis, as in production (and embedded, too)
     other_client = other_worker.test_client()
     assert is_valid(other_client, holder, "permissions_admin") is False  # cached by the other worker
 
@@ -329,7 +328,6 @@ def test_deleting_a_user_drops_their_cached_permissions(client, holder, admin, s
 def guarded(app: Flask, settings):
     """A worker with views guarded by `permissions_required`, sharing the test app's stores."""
     worker = create_app(settings)
-    worker.extensions["redis"] = app.extensions["redis"]
 
     @worker.get("/auth/guarded/one")
     @permissions_required("beta")

@@ -30,6 +30,10 @@ class Base(DeclarativeBase):
     )
 
 
+# One in-process Redis per process, shared by every app in it, as one real server would be.
+_EMBEDDED_REDIS = fakeredis.FakeServer()
+
+
 class RedisStore:
     """The service's Redis client: a real server when `REDIS_URL` is set, else an in-process one."""
 
@@ -45,7 +49,7 @@ class RedisStore:
                 retry_on_timeout=False,
             )
         else:
-            client = fakeredis.FakeRedis(server=fakeredis.FakeServer(), decode_responses=True)
+            client = fakeredis.FakeRedis(server=_EMBEDDED_REDIS, decode_responses=True)
         app.extensions["redis"] = client
 
     @property
