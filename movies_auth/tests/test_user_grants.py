@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from movies_auth.models import User, user_permissions, user_roles
+from movies_auth.services import superusers
 from support import API, give, row_count
 
 LAST_SUPERUSER = {"msg": "Refused: this would leave nobody holding all_all; grant it to another user first"}
@@ -139,17 +141,24 @@ class TestTheLastSuperuserStays:
         last = client.delete(f"{API}/users/{second.uuid}/permissions/all_all", headers=second.headers)
         assert (last.status_code, last.json) == (409, LAST_SUPERUSER)
 
-    def test_two_superusers_removed_at_once_leave_one(self, app, superuser, make_account):
+    def test_two_superusers_stepping_down_at_once_leave_one(self, app, superuser, make_account, monkeypatch):
         second = make_account("second-root@example.com")
         give(app, second, role="superuser")
+        count_holders = superusers.superuser_exists
 
-        def revoke(target) -> int:
+        def slow_count() -> bool:
+            time.sleep(0.1)  # long enough for the other request to reach the same point, were it not kept out
+            return count_holders()
+
+        monkeypatch.setattr(superusers, "superuser_exists", slow_count)
+
+        def step_down(root) -> int:
             with app.test_client() as client:
-                path = f"{API}/users/{target.uuid}/roles/superuser"
-                return client.delete(path, headers=superuser.headers).status_code
+                path = f"{API}/users/{root.uuid}/roles/superuser"
+                return client.delete(path, headers=root.headers).status_code
 
         with ThreadPoolExecutor(max_workers=2) as pool:
-            statuses = sorted(pool.map(revoke, [superuser, second]))
+            statuses = sorted(pool.map(step_down, [superuser, second]))
 
         assert statuses == [204, 409]
         assert row_count(app, user_roles) == 1
