@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from movies_auth.cli.common import EMBEDDED_REDIS_NOTE
 from movies_auth.models import Permission, Role, User, user_permissions, user_roles
 from support import API, give, row_count
 
@@ -23,7 +24,7 @@ def run(runner, *args: str, input: str | None = None, ok: bool = True):
 
 
 def run_json(runner, *args: str):
-    return json.loads(run(runner, *args, "--json").output)
+    return json.loads(run(runner, *args, "--json").stdout)
 
 
 def refused(runner, *args: str, message: str, input: str | None = None) -> None:
@@ -40,7 +41,7 @@ def combined(client, account) -> list[str]:
 
 class TestUsers:
     def test_list_shows_a_table(self, runner, account, superuser):
-        output = run(runner, "users", "list").output
+        output = run(runner, "users", "list").stdout
 
         header, _, first, second, _, footer = output.splitlines()
         assert header.split() == ["EMAIL", "NAME", "ROLES", "CREATED", "UUID"]
@@ -76,7 +77,7 @@ class TestUsers:
         assert run_json(runner, "users", "list", "--limit", "1")["total"] == 5
 
     def test_list_says_when_nothing_matches(self, runner, account):
-        assert run(runner, "users", "list", "--role", "nope").output.strip() == "No users found."
+        assert run(runner, "users", "list", "--role", "nope").stdout.strip() == "No users found."
 
     def test_list_refuses_a_bad_limit(self, runner):
         result = run(runner, "users", "list", "--limit", "0", ok=False)
@@ -114,7 +115,7 @@ class TestUsers:
         assert row_count(runner.app, User) == 1
 
     def test_grant_and_revoke_a_role(self, client, runner, account):
-        assert run(runner, "users", "grant-role", account.email, "subscriber").output == (
+        assert run(runner, "users", "grant-role", account.email, "subscriber").stdout == (
             "ada@example.com now has role subscriber.\n"
         )
         assert "already had role subscriber" in run(runner, "users", "grant-role", account.email, "subscriber").output
@@ -185,7 +186,7 @@ class TestUsers:
 
 class TestRoles:
     def test_list(self, runner):
-        header, _, subscriber, superuser = run(runner, "roles", "list").output.splitlines()
+        header, _, subscriber, superuser = run(runner, "roles", "list").stdout.splitlines()
 
         assert header.split() == ["NAME", "DESCRIPTION", "PERMISSIONS"]
         assert subscriber.split()[0] == "subscriber" and subscriber.endswith("pro_read")
@@ -195,7 +196,7 @@ class TestRoles:
     def test_create_with_permissions(self, runner):
         result = run(runner, "roles", "create", "critic", "--description", "Critics", "--permission", "pro_read")
 
-        assert result.output == "Role critic created.\n"
+        assert result.stdout == "Role critic created.\n"
         roles = {r["name"]: r for r in run_json(runner, "roles", "list")}
         assert roles["critic"]["description"] == "Critics"
         assert [p["name"] for p in roles["critic"]["permissions"]] == ["pro_read"]
@@ -219,7 +220,7 @@ class TestRoles:
         assert row_count(runner.app, Role) == 2
 
     def test_update(self, runner):
-        assert run(runner, "roles", "update", "subscriber", "--name", "member").output == "Role member updated.\n"
+        assert run(runner, "roles", "update", "subscriber", "--name", "member").stdout == "Role member updated.\n"
         updated = run_json(runner, "roles", "update", "member", "--description", "Members")
 
         assert (updated["name"], updated["description"]) == ("member", "Members")
@@ -251,13 +252,13 @@ class TestRoles:
     def test_grant_and_revoke(self, app, client, runner, account):
         give(app, account, role="subscriber")
 
-        assert run(runner, "roles", "grant", "subscriber", "permissions_admin").output == (
+        assert run(runner, "roles", "grant", "subscriber", "permissions_admin").stdout == (
             "Role subscriber now grants permissions_admin.\n"
         )
         assert "already grants" in run(runner, "roles", "grant", "subscriber", "permissions_admin").output
         assert combined(client, account) == ["permissions_admin", "pro_read"]
 
-        assert run(runner, "roles", "revoke", "subscriber", "pro_read").output == (
+        assert run(runner, "roles", "revoke", "subscriber", "pro_read").stdout == (
             "Role subscriber no longer grants pro_read.\n"
         )
         assert combined(client, account) == ["permissions_admin"]
@@ -271,7 +272,7 @@ class TestRoles:
 
 class TestPermissions:
     def test_list(self, runner):
-        lines = run(runner, "permissions", "list").output.splitlines()
+        lines = run(runner, "permissions", "list").stdout.splitlines()
 
         assert lines[0].split() == ["NAME", "DESCRIPTION", "UUID"]
         assert [line.split()[0] for line in lines[2:]] == ["all_all", "permissions_admin", "pro_read"]
@@ -282,7 +283,7 @@ class TestPermissions:
         ]
 
     def test_create_update_delete(self, runner):
-        assert run(runner, "permissions", "create", "beta", "--description", "Beta").output == (
+        assert run(runner, "permissions", "create", "beta", "--description", "Beta").stdout == (
             "Permission beta created.\n"
         )
         renamed = run_json(runner, "permissions", "update", "beta", "--name", "early_access")
@@ -325,3 +326,12 @@ class TestPermissions:
         run(runner, "permissions", "delete", "pro_read", "--yes")
 
         assert combined(client, account) == []
+
+
+def test_changes_say_when_a_running_server_cannot_hear_of_them(runner, settings, account):
+    changed = run(runner, "users", "grant-role", account.email, "subscriber")
+    listed = run(runner, "users", "list")
+
+    assert (EMBEDDED_REDIS_NOTE in changed.stderr) is settings.is_embedded_redis
+    assert EMBEDDED_REDIS_NOTE not in changed.stdout
+    assert EMBEDDED_REDIS_NOTE not in listed.stderr  # reading changes nothing a server caches

@@ -57,7 +57,7 @@ def permissions_required(condition: Condition) -> Callable:
                 raise Forbidden(f"Permission denied: this needs {describe(condition)}")
             return view(*args, **kwargs)
 
-        note = f"Needs {describe(condition)} (holders of `{SUPERUSER_PERMISSION}` always pass)."
+        note = f"Needs `{describe(condition)}` (holders of `{SUPERUSER_PERMISSION}` always pass)."
         return token_required("access")(documents_access(note)(may_fail_with(403)(wrapper)))
 
     return decorator

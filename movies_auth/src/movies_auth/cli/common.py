@@ -14,8 +14,15 @@ from marshmallow import Schema, ValidationError
 from tabulate import tabulate
 
 from movies_auth.errors import APIError, NotFound
+from movies_auth.extensions import current_settings
 from movies_auth.models import User
 from movies_auth.services import accounts
+
+EMBEDDED_REDIS_NOTE = (
+    "Note: without REDIS_URL each process has its own in-memory Redis, so a running server does not hear "
+    "of this change: its cached permissions catch up within PERMISSION_CACHE_TTL, and revocations only "
+    "with a shared Redis. Set REDIS_URL for changes that apply everywhere at once."
+)
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON (for scripts) instead of text.")
 yes_option = click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
@@ -27,6 +34,19 @@ class AdminGroup(AppGroup):
     def command(self, *args: Any, **kwargs: Any) -> Callable:
         register = super().command(*args, **kwargs)
         return lambda callback: register(_reporting_errors(callback))
+
+
+def reaches_running_servers(callback: Callable) -> Callable:
+    """Mark a command whose change running servers learn of through Redis (grants, revocations)."""
+
+    @functools.wraps(callback)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        result = callback(*args, **kwargs)
+        if current_settings().is_embedded_redis:
+            click.echo(EMBEDDED_REDIS_NOTE, err=True)
+        return result
+
+    return wrapper
 
 
 def _reporting_errors(callback: Callable) -> Callable:

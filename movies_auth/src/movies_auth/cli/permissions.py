@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import click
 
-from movies_auth.cli.common import AdminGroup, changes_given, confirm, json_option, print_items, report, yes_option
+from movies_auth.cli.common import (
+    AdminGroup,
+    changes_given,
+    confirm,
+    json_option,
+    print_items,
+    reaches_running_servers,
+    report,
+    yes_option,
+)
 from movies_auth.schemas import PermissionSchema, PermissionUpdateSchema
 from movies_auth.services import permissions
 
@@ -31,6 +40,7 @@ def create_permission(name: str, description: str, as_json: bool) -> None:
 
 
 @permissions_group.command("update")
+@reaches_running_servers
 @click.argument("name")
 @click.option("--name", "new_name", help="A new name.")
 @click.option("--description", help="A new description.")
@@ -43,6 +53,7 @@ def update_permission(name: str, new_name: str | None, description: str | None, 
 
 
 @permissions_group.command("delete")
+@reaches_running_servers
 @click.argument("name")
 @yes_option
 def delete_permission(name: str, yes: bool) -> None:

@@ -11,6 +11,7 @@ from movies_auth.cli.common import (
     json_option,
     names,
     print_items,
+    reaches_running_servers,
     report,
     yes_option,
 )
@@ -46,6 +47,7 @@ def create_role(name: str, description: str, granted: tuple[str, ...], as_json: 
 
 
 @roles_group.command("update")
+@reaches_running_servers
 @click.argument("name")
 @click.option("--name", "new_name", help="A new name.")
 @click.option("--description", help="A new description.")
@@ -58,6 +60,7 @@ def update_role(name: str, new_name: str | None, description: str | None, as_jso
 
 
 @roles_group.command("delete")
+@reaches_running_servers
 @click.argument("name")
 @yes_option
 def delete_role(name: str, yes: bool) -> None:
@@ -69,6 +72,7 @@ def delete_role(name: str, yes: bool) -> None:
 
 
 @roles_group.command("grant")
+@reaches_running_servers
 @click.argument("name")
 @click.argument("permission")
 def grant_permission(name: str, permission: str) -> None:
@@ -79,6 +83,7 @@ def grant_permission(name: str, permission: str) -> None:
 
 
 @roles_group.command("revoke")
+@reaches_running_servers
 @click.argument("name")
 @click.argument("permission")
 def revoke_permission(name: str, permission: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from movies_auth.cli.common import AdminGroup, confirm, yes_option
+from movies_auth.cli.common import AdminGroup, confirm, reaches_running_servers, yes_option
 from movies_auth.schemas import RegistrationSchema
 from movies_auth.services import access, accounts
 from movies_auth.services.access import SUPERUSER_PERMISSION
@@ -33,6 +33,7 @@ def create_superuser(
 
 
 @superuser_group.command("delete")
+@reaches_running_servers
 @click.option("--email", help="Prompted for when missing.")
 @yes_option
 def delete_superuser(email: str | None, yes: bool) -> None:

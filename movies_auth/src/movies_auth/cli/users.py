@@ -6,7 +6,16 @@ import click
 from marshmallow import fields
 from tabulate import tabulate
 
-from movies_auth.cli.common import AdminGroup, confirm, find_user, json_option, print_items, print_json, yes_option
+from movies_auth.cli.common import (
+    AdminGroup,
+    confirm,
+    find_user,
+    json_option,
+    print_items,
+    print_json,
+    reaches_running_servers,
+    yes_option,
+)
 from movies_auth.models import User
 from movies_auth.schemas import PermissionSchema, RoleSchema, UserSchema
 from movies_auth.services import access, accounts, grants, permissions, roles, tokens
@@ -78,6 +87,7 @@ def show_user(user: str, as_json: bool) -> None:
 
 
 @users_group.command("grant-role")
+@reaches_running_servers
 @click.argument("user")
 @click.argument("role")
 def grant_role(user: str, role: str) -> None:
@@ -88,6 +98,7 @@ def grant_role(user: str, role: str) -> None:
 
 
 @users_group.command("revoke-role")
+@reaches_running_servers
 @click.argument("user")
 @click.argument("role")
 def revoke_role(user: str, role: str) -> None:
@@ -98,6 +109,7 @@ def revoke_role(user: str, role: str) -> None:
 
 
 @users_group.command("grant-permission")
+@reaches_running_servers
 @click.argument("user")
 @click.argument("permission")
 def grant_permission(user: str, permission: str) -> None:
@@ -108,6 +120,7 @@ def grant_permission(user: str, permission: str) -> None:
 
 
 @users_group.command("revoke-permission")
+@reaches_running_servers
 @click.argument("user")
 @click.argument("permission")
 def revoke_permission(user: str, permission: str) -> None:
@@ -118,6 +131,7 @@ def revoke_permission(user: str, permission: str) -> None:
 
 
 @users_group.command("logout")
+@reaches_running_servers
 @click.argument("user")
 @yes_option
 def log_out_everywhere(user: str, yes: bool) -> None:
@@ -129,6 +143,7 @@ def log_out_everywhere(user: str, yes: bool) -> None:
 
 
 @users_group.command("delete")
+@reaches_running_servers
 @click.argument("user")
 @yes_option
 def delete_user(user: str, yes: bool) -> None:
