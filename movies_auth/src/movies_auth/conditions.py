@@ -57,6 +57,8 @@ def parse_text(text: str) -> Condition:
     """Parse a condition sent as text: JSON, or a bare permission name."""
     if len(text) > MAX_TEXT_LENGTH:
         raise ConditionError(f"Condition is too large (at most {MAX_TEXT_LENGTH} characters)")
+    if not text.strip():
+        raise ConditionError("Condition is empty: send a permission name or a JSON condition")
     if CODE_NAME.fullmatch(text):
         return text
     try:

@@ -99,9 +99,8 @@ def owner_or_admin_required(view: Callable) -> Callable:
 
 def superuser_required_for(permissions: Iterable[Permission]) -> None:
     """403 unless the caller is a superuser, when `permissions` include `all_all`: only superusers make them."""
-    if any(permission.name == SUPERUSER_PERMISSION for permission in permissions) and not caller_meets(
-        SUPERUSER_PERMISSION
-    ):
+    touches_superusers = any(permission.name == SUPERUSER_PERMISSION for permission in permissions)
+    if touches_superusers and not caller_meets(SUPERUSER_PERMISSION):
         raise Forbidden(f"Only a holder of {SUPERUSER_PERMISSION} may grant or take away {SUPERUSER_PERMISSION}")
 
 
