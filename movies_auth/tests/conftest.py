@@ -33,6 +33,7 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return Settings(
         _env_file=None,
         app_env="testing",
+        instance_path=tmp_path_factory.mktemp("instance"),
         database_url=database_url,
         redis_url=os.environ.get("REDIS_URL") or None,
         jwt_secret_key="test-signing-secret-that-is-long-enough-0123456789",

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from movies_auth.cli.common import EMBEDDED_REDIS_NOTE
+from movies_auth.cli.common import PRIVATE_REDIS_NOTE
 from movies_auth.models import Permission, Role, User, user_permissions, user_roles
 from support import API, give, row_count
 
@@ -328,10 +328,10 @@ class TestPermissions:
         assert combined(client, account) == []
 
 
-def test_changes_say_when_a_running_server_cannot_hear_of_them(runner, settings, account):
+def test_changes_say_when_no_server_can_hear_of_them(runner, settings, account):
     changed = run(runner, "users", "grant-role", account.email, "subscriber")
     listed = run(runner, "users", "list")
 
-    assert (EMBEDDED_REDIS_NOTE in changed.stderr) is settings.is_embedded_redis
-    assert EMBEDDED_REDIS_NOTE not in changed.stdout
-    assert EMBEDDED_REDIS_NOTE not in listed.stderr  # reading changes nothing a server caches
+    assert (PRIVATE_REDIS_NOTE in changed.stderr) is (settings.redis_url is None)
+    assert PRIVATE_REDIS_NOTE not in changed.stdout
+    assert PRIVATE_REDIS_NOTE not in listed.stderr  # reading changes nothing a server caches

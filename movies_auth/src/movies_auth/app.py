@@ -28,7 +28,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings()
     configure_logging(settings.log_level)
 
-    app = Flask("movies_auth")
+    instance_path = str(settings.instance_path.resolve()) if settings.instance_path else None
+    app = Flask("movies_auth", instance_path=instance_path)
     os.makedirs(app.instance_path, exist_ok=True)
     app.extensions["settings"] = settings
     app.config.update(_flask_config(app, settings))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fakeredis
 import redis
 from flask import Flask, current_app
 from flask_jwt_extended import JWTManager
@@ -12,6 +11,7 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
+from movies_auth import embedded_redis
 from movies_auth.request_context import client_ip
 from movies_auth.settings import Settings
 
@@ -30,12 +30,8 @@ class Base(DeclarativeBase):
     )
 
 
-# One in-process Redis per process, shared by every app in it, as one real server would be.
-_EMBEDDED_REDIS = fakeredis.FakeServer()
-
-
 class RedisStore:
-    """The service's Redis client: a real server when `REDIS_URL` is set, else an in-process one."""
+    """The service's Redis client: a real server when `REDIS_URL` is set, else the embedded one."""
 
     def init_app(self, app: Flask, settings: Settings) -> None:
         """Create the app's client; both kinds speak the same redis-py API."""
@@ -49,7 +45,7 @@ class RedisStore:
                 retry_on_timeout=False,
             )
         else:
-            client = fakeredis.FakeRedis(server=_EMBEDDED_REDIS, decode_responses=True)
+            client = embedded_redis.connect(app.instance_path, settings.redis_socket_timeout)
         app.extensions["redis"] = client
 
     @property

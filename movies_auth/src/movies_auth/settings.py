@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     app_env: Literal["development", "testing", "production"] = "development"
+    instance_path: Path | None = Field(
+        default=None, description="Unset: instance/ beside the package; holds the embedded database and secrets"
+    )
     database_url: str | None = Field(default=None, description="Unset: a SQLite file in the instance folder")
     redis_url: str | None = Field(default=None, description="Unset: an in-process Redis (fakeredis)")
     jwt_secret_key: SecretStr | None = Field(default=None, description="Unset outside production: generated once")
@@ -79,11 +82,6 @@ class Settings(BaseSettings):
             raise ValueError("JWT_SECRET_KEY is an example value; generate one (openssl rand -hex 32)")
         if not self.database_url or not self.redis_url:
             raise ValueError("DATABASE_URL and REDIS_URL must be set in production (no embedded stores)")
-
-    @property
-    def is_embedded_redis(self) -> bool:
-        """Whether Redis is the in-process stand-in."""
-        return not self.redis_url
 
     def sqlalchemy_url(self, instance_path: str) -> str:
         """The SQLAlchemy URL: our driver for a plain PostgreSQL URL, a SQLite file when unset."""

@@ -13,15 +13,16 @@ from flask.cli import AppGroup
 from marshmallow import Schema, ValidationError
 from tabulate import tabulate
 
+from movies_auth import embedded_redis
 from movies_auth.errors import APIError, NotFound
-from movies_auth.extensions import current_settings
+from movies_auth.extensions import redis_store
 from movies_auth.models import User
 from movies_auth.services import accounts
 
-EMBEDDED_REDIS_NOTE = (
-    "Note: without REDIS_URL each process has its own in-memory Redis, so a running server does not hear "
-    "of this change: its cached permissions catch up within PERMISSION_CACHE_TTL, and revocations only "
-    "with a shared Redis. Set REDIS_URL for changes that apply everywhere at once."
+PRIVATE_REDIS_NOTE = (
+    "Note: REDIS_URL is unset and no running server shares its embedded Redis, so what this command "
+    "changed there (revocations, cached permissions) lasts only while this command runs. Start the server "
+    "first (make run), or set REDIS_URL."
 )
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON (for scripts) instead of text.")
@@ -37,13 +38,13 @@ class AdminGroup(AppGroup):
 
 
 def reaches_running_servers(callback: Callable) -> Callable:
-    """Mark a command whose change running servers learn of through Redis (grants, revocations)."""
+    """Mark a command whose change servers learn of through Redis (revocations, the permission cache)."""
 
     @functools.wraps(callback)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         result = callback(*args, **kwargs)
-        if current_settings().is_embedded_redis:
-            click.echo(EMBEDDED_REDIS_NOTE, err=True)
+        if embedded_redis.is_private(redis_store.client):
+            click.echo(PRIVATE_REDIS_NOTE, err=True)
         return result
 
     return wrapper

@@ -1,0 +1,135 @@
+"""The embedded defaults end to end: a real server on SQLite and in-memory Redis, the CLI as another process.
+
+This is what `make run` gives an operator, so what they do from the CLI must reach the running server.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+from movies_auth.cli.common import PRIVATE_REDIS_NOTE
+from movies_auth.embedded_redis import ADDRESS_FILE
+from support import PASSWORD
+
+GUNICORN_CONFIG = Path(__file__).parents[1] / "gunicorn.conf.py"
+
+
+@dataclass
+class Server:
+    url: str
+    env: dict[str, str]
+    instance: Path
+
+    def call(self, method: str, path: str, body: dict | None = None, token: str | None = None) -> tuple[int, dict]:
+        request = urllib.request.Request(f"{self.url}/auth/api/v1{path}", method=method)
+        if body is not None:
+            request.data = json.dumps(body).encode()
+            request.add_header("Content-Type", "application/json")
+        if token:
+            request.add_header("Authorization", f"Bearer {token}")
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"null")
+
+    def flask(self, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "flask", *args],
+            env=self.env,
+            cwd=self.instance,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    env = {name: value for name, value in os.environ.items() if name not in ("DATABASE_URL", "REDIS_URL")}
+    env |= {
+        "FLASK_APP": "movies_auth",
+        "INSTANCE_PATH": str(tmp_path),
+        "ARGON2_TIME_COST": "2",
+        "ARGON2_MEMORY_COST": "19456",
+        "ARGON2_PARALLELISM": "1",
+        "LOG_LEVEL": "WARNING",
+    }
+    port = free_port()
+    running = Server(f"http://127.0.0.1:{port}", env, tmp_path)
+    assert running.flask("app", "init").returncode == 0
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONFIG), "movies_auth.wsgi:app"],
+        env=env | {"GUNICORN_BIND": f"127.0.0.1:{port}"},
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not (tmp_path / ADDRESS_FILE).exists() or _down(running):
+            assert process.poll() is None, "the server exited"
+            assert time.monotonic() < deadline, "the server did not come up"
+            time.sleep(0.1)
+        yield running
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _down(server: Server) -> bool:
+    try:
+        urllib.request.urlopen(f"{server.url}/auth/healthz", timeout=1).close()
+        return False
+    except OSError:
+        return True
+
+
+def test_cli_grants_and_revocations_reach_the_running_server(server):
+    status, user = server.call("POST", "/users", {"email": "ada@example.com", "password": PASSWORD})
+    assert status == 201
+    _, tokens = server.call("POST", "/auth_token", {"email": "ada@example.com", "password": PASSWORD})
+    access = tokens["access_token"]
+    check = f"/users/{user['uuid']}/combined_permissions/validation?permissions={quote('pro_read')}"
+    assert server.call("GET", check, token=access) == (200, {"valid": False})  # now cached by the server
+
+    granted = server.flask("users", "grant-role", "ada@example.com", "subscriber")
+
+    assert granted.returncode == 0, granted.stderr
+    assert PRIVATE_REDIS_NOTE not in granted.stderr
+    assert server.call("GET", check, token=access) == (200, {"valid": True})
+
+    logged_out = server.flask("users", "logout", "ada@example.com", "--yes")
+
+    assert logged_out.returncode == 0, logged_out.stderr
+    assert server.call("GET", "/auth_token/validation", token=access) == (401, {"msg": "Token has been revoked"})
+
+
+def test_without_a_running_server_the_cli_says_its_redis_changes_do_not_last(server):
+    (server.instance / ADDRESS_FILE).write_text("127.0.0.1:1\n")  # as a server that has gone leaves it
+    server.call("POST", "/users", {"email": "ada@example.com", "password": PASSWORD})
+
+    result = server.flask("users", "grant-role", "ada@example.com", "subscriber")
+
+    assert result.returncode == 0, result.stderr
+    assert "ada@example.com now has role subscriber." in result.stdout
+    assert PRIVATE_REDIS_NOTE in result.stderr
