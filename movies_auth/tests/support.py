@@ -47,6 +47,13 @@ def row_count(app: Flask, model: type) -> int:
         return db.session.query(model).count()
 
 
+def combined_permissions(client: FlaskClient, account: Account) -> list[str]:
+    """The names of the account's combined permissions, asked as the account itself."""
+    response = client.get(f"{API}/users/{account.uuid}/combined_permissions", headers=account.headers)
+    assert response.status_code == 200, response.json
+    return [permission["name"] for permission in response.json]
+
+
 def give(app: Flask, account: Account, *, role: str | None = None, permission: str | None = None) -> None:
     """Grant a role or a permission the way the service does (so caches learn of it)."""
     with app.app_context():

@@ -8,7 +8,7 @@ import pytest
 
 from movies_auth.cli.common import PRIVATE_REDIS_NOTE
 from movies_auth.models import Permission, Role, User, user_permissions, user_roles
-from support import API, give, row_count
+from support import API, combined_permissions, give, row_count
 
 
 @pytest.fixture
@@ -32,11 +32,6 @@ def refused(runner, *args: str, message: str, input: str | None = None) -> None:
     assert result.exit_code == 1, result.output
     assert message in result.output
     assert "Traceback" not in result.output
-
-
-def combined(client, account) -> list[str]:
-    response = client.get(f"{API}/users/{account.uuid}/combined_permissions", headers=account.headers)
-    return [p["name"] for p in response.json]
 
 
 class TestUsers:
@@ -119,21 +114,21 @@ class TestUsers:
             "ada@example.com now has role subscriber.\n"
         )
         assert "already had role subscriber" in run(runner, "users", "grant-role", account.email, "subscriber").output
-        assert combined(client, account) == ["pro_read"]
+        assert combined_permissions(client, account) == ["pro_read"]
 
         assert (
             "no longer has role subscriber" in run(runner, "users", "revoke-role", account.email, "subscriber").output
         )
-        assert combined(client, account) == []
+        assert combined_permissions(client, account) == []
 
     def test_grant_and_revoke_a_permission(self, client, runner, account):
         assert (
             "now holds pro_read directly" in run(runner, "users", "grant-permission", account.uuid, "pro_read").output
         )
-        assert combined(client, account) == ["pro_read"]
+        assert combined_permissions(client, account) == ["pro_read"]
 
         assert "no longer holds pro_read" in run(runner, "users", "revoke-permission", account.uuid, "pro_read").output
-        assert combined(client, account) == []
+        assert combined_permissions(client, account) == []
 
     def test_grant_and_revoke_errors_are_clear_and_change_nothing(self, runner, account):
         refused(runner, "users", "grant-role", account.email, "nope", message="Role 'nope' not found")
@@ -238,11 +233,11 @@ class TestRoles:
         give(app, account, role="subscriber")
 
         assert run(runner, "roles", "delete", "subscriber", input="n\n", ok=False).exit_code == 1
-        assert combined(client, account) == ["pro_read"]
+        assert combined_permissions(client, account) == ["pro_read"]
         result = run(runner, "roles", "delete", "subscriber", input="y\n")
 
         assert "Role subscriber deleted." in result.output
-        assert combined(client, account) == []
+        assert combined_permissions(client, account) == []
 
     def test_delete_refuses_to_leave_no_superuser(self, runner, superuser):
         refused(runner, "roles", "delete", "superuser", "--yes", message="would leave nobody holding all_all")
@@ -256,12 +251,12 @@ class TestRoles:
             "Role subscriber now grants permissions_admin.\n"
         )
         assert "already grants" in run(runner, "roles", "grant", "subscriber", "permissions_admin").output
-        assert combined(client, account) == ["permissions_admin", "pro_read"]
+        assert combined_permissions(client, account) == ["permissions_admin", "pro_read"]
 
         assert run(runner, "roles", "revoke", "subscriber", "pro_read").stdout == (
             "Role subscriber no longer grants pro_read.\n"
         )
-        assert combined(client, account) == ["permissions_admin"]
+        assert combined_permissions(client, account) == ["permissions_admin"]
 
     def test_grant_and_revoke_errors(self, runner, superuser):
         refused(runner, "roles", "grant", "nope", "pro_read", message="Role 'nope' not found")
@@ -325,7 +320,7 @@ class TestPermissions:
 
         run(runner, "permissions", "delete", "pro_read", "--yes")
 
-        assert combined(client, account) == []
+        assert combined_permissions(client, account) == []
 
 
 def test_changes_say_when_no_server_can_hear_of_them(runner, settings, account):

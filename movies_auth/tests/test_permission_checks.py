@@ -12,7 +12,7 @@ from movies_auth import create_app, redis_keys
 from movies_auth.conditions import all_of, any_of
 from movies_auth.guards import permissions_required
 from movies_auth.services import access, accounts, grants, permissions, roles
-from support import API, Account, bearer, give
+from support import API, Account, bearer, combined_permissions, give
 
 
 def combined_path(user_id: str) -> str:
@@ -33,12 +33,6 @@ def is_valid(client, account: Account, condition) -> bool:
     response = check(client, account, condition)
     assert response.status_code == 200, response.json
     return response.json["valid"]
-
-
-def combined(client, account: Account) -> list[str]:
-    response = client.get(combined_path(account.uuid), headers=account.headers)
-    assert response.status_code == 200, response.json
-    return [p["name"] for p in response.json]
 
 
 @pytest.fixture
@@ -65,7 +59,7 @@ def test_the_owner_sees_their_own_and_their_roles_permissions_once_each_by_name(
 
 
 def test_a_user_without_grants_has_no_permissions(client, account):
-    assert combined(client, account) == []
+    assert combined_permissions(client, account) == []
 
 
 @pytest.mark.parametrize("caller_fixture", ["admin", "superuser"])
@@ -206,12 +200,12 @@ def test_an_admin_checks_another_user(client, admin, holder):
 
 def test_warm_checks_run_no_database_query(client, holder, admin, count_queries):
     is_valid(client, holder, "beta")  # warms the holder's entry
-    combined(client, admin)  # and the admin's
+    combined_permissions(client, admin)  # and the admin's
 
     with count_queries() as queries:
         for _ in range(3):
             assert is_valid(client, holder, {"any": ["nope", "beta"]}) is True
-            assert combined(client, holder) == ["beta", "pro_read"]
+            assert combined_permissions(client, holder) == ["beta", "pro_read"]
             assert check(client, holder, "pro_read", caller=admin).json == {"valid": True}
 
     assert queries.statements == []
@@ -278,7 +272,7 @@ def test_every_change_shows_in_the_next_check(client, holder, superuser, method,
 
 
 def test_a_new_description_shows_in_the_next_listing(client, holder, admin):
-    assert combined(client, holder) == ["beta", "pro_read"]
+    assert combined_permissions(client, holder) == ["beta", "pro_read"]
 
     client.patch(f"{API}/permissions/beta", json={"description": "Now public"}, headers=admin.headers)
 

@@ -7,13 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from movies_auth.models import Role, role_permissions
-from support import API, dangling_grants, give, row_count
-
-
-def combined(client, account) -> list[str]:
-    response = client.get(f"{API}/users/{account.uuid}/combined_permissions", headers=account.headers)
-    assert response.status_code == 200
-    return [p["name"] for p in response.json]
+from support import API, combined_permissions, dangling_grants, give, row_count
 
 
 def test_admin_lists_roles_with_their_permissions(client, admin):
@@ -133,12 +127,12 @@ def test_invalid_role_updates_are_refused(client, admin):
 
 def test_deleting_a_role_takes_it_from_its_holders(app, client, admin, account):
     give(app, account, role="subscriber")
-    assert combined(client, account) == ["pro_read"]
+    assert combined_permissions(client, account) == ["pro_read"]
 
     response = client.delete(f"{API}/roles/subscriber", headers=admin.headers)
 
     assert response.status_code == 204
-    assert combined(client, account) == []
+    assert combined_permissions(client, account) == []
     assert client.get(f"{API}/users/{account.uuid}/roles", headers=admin.headers).json == []
     assert dangling_grants(app) == 0
 
@@ -149,7 +143,7 @@ def test_revoking_a_permission_from_a_role_takes_it_from_the_role_holders(app, c
     response = client.delete(f"{API}/roles/subscriber/permissions/pro_read", headers=admin.headers)
 
     assert response.status_code == 204
-    assert combined(client, account) == []
+    assert combined_permissions(client, account) == []
     assert client.get(f"{API}/roles/subscriber/permissions", headers=admin.headers).json == []
 
 
@@ -168,7 +162,7 @@ class TestOnlySuperusersMakeSuperusers:
         direct = client.post(f"{API}/users/{admin.uuid}/permissions", json={"name": "all_all"}, headers=admin.headers)
 
         assert (role.status_code, direct.status_code) == (403, 403)
-        assert combined(client, admin) == ["permissions_admin"]
+        assert combined_permissions(client, admin) == ["permissions_admin"]
 
     def test_admin_cannot_take_superuser_powers_away(self, client, admin, superuser):
         requests = [
@@ -178,14 +172,14 @@ class TestOnlySuperusersMakeSuperusers:
         ]
 
         assert [response.status_code for response in requests] == [403, 403, 403]
-        assert combined(client, superuser) == ["all_all"]
+        assert combined_permissions(client, superuser) == ["all_all"]
 
     def test_a_superuser_may_grant_all_all(self, app, client, superuser, account):
         body = {"name": "superuser"}
         response = client.post(f"{API}/users/{account.uuid}/roles", json=body, headers=superuser.headers)
 
         assert response.status_code == 201
-        assert combined(client, account) == ["all_all"]
+        assert combined_permissions(client, account) == ["all_all"]
 
 
 def test_concurrent_grants_of_one_permission_to_a_role_leave_one_row(app, admin):
