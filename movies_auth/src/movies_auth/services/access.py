@@ -38,26 +38,12 @@ class GrantedPermission:
 
 def combined_permissions(user_id: uuid.UUID) -> tuple[GrantedPermission, ...]:
     """The user's own permissions and those of the user's roles, sorted by name; 404 for no such user."""
-    key = str(user_id)
-    client = redis_store.client
-    global_version, user_version, entry = client.mget(
-        redis_keys.GRANTS_VERSION, redis_keys.user_grants_version(key), redis_keys.user_permissions(key)
-    )
-    stamp = f"{global_version or 0}:{user_version or 0}:"
-    if entry is not None and entry.startswith(stamp):
-        return tuple(GrantedPermission(*fields) for fields in json.loads(entry[len(stamp) :]))
-
-    permissions = _load(user_id)
-    if permissions is None:
-        raise NotFound("User not found")
-    payload = json.dumps([[p.id, p.name, p.description] for p in permissions], separators=(",", ":"))
-    client.set(redis_keys.user_permissions(key), stamp + payload, ex=_entry_ttl())
-    return permissions
+    return tuple(GrantedPermission(*row) for row in _cached_rows(user_id))
 
 
 def permission_names(user_id: uuid.UUID) -> frozenset[str]:
     """The names of the user's combined permissions; 404 for no such user."""
-    return frozenset(permission.name for permission in combined_permissions(user_id))
+    return frozenset(name for _, name, _ in _cached_rows(user_id))
 
 
 def meets(user_id: uuid.UUID, condition: Condition) -> bool:
@@ -99,7 +85,25 @@ def holders_of(permission_name: str) -> Select:
     return direct.union(through_role)
 
 
-def _load(user_id: uuid.UUID) -> tuple[GrantedPermission, ...] | None:
+def _cached_rows(user_id: uuid.UUID) -> list[list[str]]:
+    """`[id, name, description]` of each of the user's permissions: from the cache, or loaded into it."""
+    key = str(user_id)
+    client = redis_store.client
+    global_version, user_version, entry = client.mget(
+        redis_keys.GRANTS_VERSION, redis_keys.user_grants_version(key), redis_keys.user_permissions(key)
+    )
+    stamp = f"{global_version or 0}:{user_version or 0}:"
+    if entry is not None and entry.startswith(stamp):
+        return json.loads(entry[len(stamp) :])
+
+    rows = _load(user_id)
+    if rows is None:
+        raise NotFound("User not found")
+    client.set(redis_keys.user_permissions(key), stamp + json.dumps(rows, separators=(",", ":")), ex=_entry_ttl())
+    return rows
+
+
+def _load(user_id: uuid.UUID) -> list[list[str]] | None:
     # A connection of its own: the request's session may hold a snapshot older than the versions read.
     with db.engine.connect() as connection:
         if connection.scalar(select(User.id).where(User.id == user_id)) is None:
@@ -118,7 +122,7 @@ def _load(user_id: uuid.UUID) -> tuple[GrantedPermission, ...] | None:
             .where(Permission.id.in_(granted))
             .order_by(Permission.name)
         )
-        return tuple(GrantedPermission(str(id_), name, description) for id_, name, description in rows)
+        return [[str(id_), name, description] for id_, name, description in rows]
 
 
 def _entry_ttl() -> int:
