@@ -15,7 +15,7 @@ from movies_auth.extensions import db
 from movies_auth.models import Role, User, normalize_email
 from movies_auth.services import access, login_history, tokens
 from movies_auth.services.passwords import passwords
-from movies_auth.services.persistence import commit_unique
+from movies_auth.services.persistence import commit_unique, save_changes
 from movies_auth.services.superusers import keeping_a_superuser
 
 audit = logging.getLogger("movies_auth.audit")
@@ -83,9 +83,7 @@ def update_user(user: User, changes: dict[str, Any]) -> User:
     """Apply a validated partial update; 409 when the new email is taken."""
     if "email" in changes:
         changes["email"] = normalize_email(changes["email"])
-    for field, value in changes.items():
-        setattr(user, field, value)
-    commit_unique(EmailTaken)
+    save_changes(user, changes, EmailTaken)
     return user
 
 

@@ -11,7 +11,7 @@ from movies_auth.extensions import db
 from movies_auth.models import Permission, Role
 from movies_auth.services import access
 from movies_auth.services.access import SUPERUSER_PERMISSION
-from movies_auth.services.persistence import commit_unique
+from movies_auth.services.persistence import commit_unique, save_changes
 
 ADMIN_PERMISSION = "permissions_admin"
 SUPERUSER_ROLE = "superuser"
@@ -64,9 +64,7 @@ def update_permission(permission: Permission, changes: dict[str, Any]) -> Permis
     renamed = changes.get("name", permission.name) != permission.name
     if renamed and permission.name == SUPERUSER_PERMISSION:
         raise BuiltInPermission()
-    for field, value in changes.items():
-        setattr(permission, field, value)
-    commit_unique(lambda: PermissionNameTaken(changes["name"]))
+    save_changes(permission, changes, lambda: PermissionNameTaken(changes["name"]))
     access.grants_changed()
     return permission
 

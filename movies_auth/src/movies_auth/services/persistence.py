@@ -24,6 +24,13 @@ def commit_unique(conflict: Callable[[], APIError]) -> None:
         raise conflict() from error
 
 
+def save_changes(record: Any, changes: dict[str, Any], conflict: Callable[[], APIError]) -> None:
+    """Apply validated field changes to a record and commit; a unique value taken raises `conflict()`."""
+    for field, value in changes.items():
+        setattr(record, field, value)
+    commit_unique(conflict)
+
+
 def insert_unless_present(table: Table, **values: Any) -> bool:
     """Insert a row unless its key is taken (even by a concurrent transaction); whether it was inserted."""
     insert = _INSERT[db.session.get_bind().dialect.name]

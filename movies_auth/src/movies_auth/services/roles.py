@@ -12,7 +12,7 @@ from movies_auth.errors import Conflict, NotFound
 from movies_auth.extensions import db
 from movies_auth.models import Permission, Role, role_permissions
 from movies_auth.services import access
-from movies_auth.services.persistence import commit_unique, insert_unless_present
+from movies_auth.services.persistence import commit_unique, insert_unless_present, save_changes
 from movies_auth.services.superusers import keeping_a_superuser
 
 
@@ -45,9 +45,7 @@ def create_role(name: str, description: str = "", permissions: Iterable[Permissi
 
 def update_role(role: Role, changes: dict[str, Any]) -> Role:
     """Rename a role or change its description; 409 when the new name is taken."""
-    for field, value in changes.items():
-        setattr(role, field, value)
-    commit_unique(lambda: RoleNameTaken(changes["name"]))
+    save_changes(role, changes, lambda: RoleNameTaken(changes["name"]))
     access.grants_changed()
     return role
 
