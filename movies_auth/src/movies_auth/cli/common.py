@@ -106,6 +106,7 @@ def report(changed: Any, schema: Schema, message: str, *, as_json: bool) -> None
 
 
 def print_json(data: Any) -> None:
+    """Print data as indented JSON, for scripts."""
     click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
 
