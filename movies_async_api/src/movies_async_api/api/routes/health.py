@@ -1,0 +1,32 @@
+"""Health: `healthz` says the process is up, `readyz` that its database and Redis answer."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", summary="The process is up")
+async def healthz() -> dict[str, str]:
+    """A constant answer, for load balancers."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz", summary="The database and Redis answer", responses={503: {"description": "One does not"}})
+async def readyz(request: Request) -> JSONResponse:
+    """200 when the database and the response cache's Redis answer, else 503 naming what does not."""
+    checks = {"database": "ok", "redis": "ok"}
+    try:
+        async with request.app.state.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    except Exception:  # noqa: BLE001 - any failure means not ready
+        checks["database"] = "unavailable"
+    try:
+        await request.app.state.cache.redis.ping()
+    except Exception:  # noqa: BLE001
+        checks["redis"] = "unavailable"
+    ready = all(value == "ok" for value in checks.values())
+    return JSONResponse({"status": "ok" if ready else "unavailable", **checks}, status_code=200 if ready else 503)

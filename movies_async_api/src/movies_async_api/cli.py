@@ -1,0 +1,95 @@
+"""`movies-api`: create the schema and fill the catalogue, from the Practicum SQLite format or made up."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from pathlib import Path
+
+import click
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from movies_async_api.cache import ResponseCache
+from movies_async_api.catalogue import demo, practicum
+from movies_async_api.catalogue.records import FilmRecord
+from movies_async_api.catalogue.writer import store
+from movies_async_api.clients import connect_redis
+from movies_async_api.database import create_engine, create_schema
+from movies_async_api.models import Film, Genre, Person
+from movies_async_api.settings import Settings
+
+
+@click.group()
+def cli() -> None:
+    """Manage the movies API's catalogue (DATABASE_URL and REDIS_URL come from the environment)."""
+
+
+@cli.command()
+def init() -> None:
+    """Create the schema: tables, indexes and full-text search. Running it again changes nothing."""
+
+    async def run(engine: AsyncEngine) -> None:
+        await create_schema(engine)
+        click.echo(f"Schema ready on {engine.url.render_as_string(hide_password=True)}")
+
+    asyncio.run(_with_engine(run))
+
+
+@cli.command("load-sqlite")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+def load_sqlite(path: Path) -> None:
+    """Load the films, genres and people of a Practicum movies SQLite file; loading it again changes nothing."""
+    try:
+        total = practicum.count_films(path)
+        records = practicum.read_films(path)
+        asyncio.run(_with_engine(lambda engine: _load(engine, records, total, f"Loading {path.name}")))
+    except practicum.SourceError as error:
+        raise click.ClickException(str(error)) from error
+
+
+@cli.command("demo")
+@click.option("--films", type=click.IntRange(1, 10_000_000), default=1000, show_default=True, help="How many films")
+@click.option("--seed", type=int, default=42, show_default=True, help="The same seed gives the same catalogue")
+def demo_catalogue(films: int, seed: int) -> None:
+    """Generate a plausible made-up catalogue, for a machine without real data."""
+    records = demo.generate(films, seed)
+    asyncio.run(_with_engine(lambda engine: _load(engine, records, films, "Generating films")))
+
+
+async def _with_engine(run) -> None:
+    engine = create_engine(Settings())
+    try:
+        await run(engine)
+    finally:
+        await engine.dispose()
+
+
+async def _load(engine: AsyncEngine, records: Iterable[FilmRecord], total: int, label: str) -> None:
+    await create_schema(engine)
+    with click.progressbar(length=total, label=label, show_pos=True) as bar:
+        changed = await store(engine, records, on_batch=bar.update)
+    async with engine.connect() as connection:
+        counts = {
+            name: await connection.scalar(select(func.count()).select_from(model))
+            for name, model in (("films", Film), ("genres", Genre), ("persons", Person))
+        }
+    click.echo(f"{total} films read, {changed} new or changed. The catalogue holds " + ", ".join(
+        f"{count} {name}" for name, count in counts.items()
+    ) + ".")
+    if changed:
+        await _clear_response_cache()
+
+
+async def _clear_response_cache() -> None:
+    settings = Settings()
+    if not settings.redis_url:
+        return  # the embedded cache lives inside the server; its entries expire within the TTL
+    redis = connect_redis(settings)
+    try:
+        dropped = await ResponseCache(redis, settings.response_cache_ttl).clear()
+        click.echo(f"Dropped {dropped} cached answers.")
+    except OSError as error:
+        click.echo(f"Could not clear the response cache ({error}); cached answers expire within the TTL.", err=True)
+    finally:
+        await redis.aclose()

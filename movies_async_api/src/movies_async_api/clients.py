@@ -1,0 +1,33 @@
+"""The service's outside connections, built from settings: Redis, and the HTTP client to movies_auth."""
+
+from __future__ import annotations
+
+import httpx
+from fakeredis import FakeAsyncRedis
+from redis.asyncio import Redis
+
+from movies_async_api.auth_client import AuthClient
+from movies_async_api.breaker import CircuitBreaker
+from movies_async_api.settings import Settings
+
+
+def connect_redis(settings: Settings) -> Redis:
+    """The configured Redis, or an in-process one (the embedded default; each worker has its own cache)."""
+    if not settings.redis_url:
+        return FakeAsyncRedis()
+    return Redis.from_url(
+        settings.redis_url,
+        socket_timeout=settings.redis_socket_timeout,
+        socket_connect_timeout=settings.redis_socket_timeout,
+    )
+
+
+def connect_auth(settings: Settings) -> AuthClient:
+    """A client to movies_auth over one pooled HTTP connection set, behind its circuit breaker."""
+    http = httpx.AsyncClient(
+        base_url=settings.auth_service_url,
+        timeout=httpx.Timeout(settings.auth_read_timeout, connect=settings.auth_connect_timeout),
+        limits=httpx.Limits(max_connections=100, max_keepalive_connections=50),
+    )
+    breaker = CircuitBreaker("movies_auth", settings.auth_failure_threshold, settings.auth_cooldown)
+    return AuthClient(http, breaker, settings.auth_answer_ttl)

@@ -1,0 +1,56 @@
+"""The one settings object of the service, read from the environment and a `.env` file."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PACKAGE_INSTANCE_PATH = Path(__file__).resolve().parent.parent / "instance"
+
+
+class Settings(BaseSettings):
+    """Every tunable of movies_async_api; environment variables use the upper-case field names."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    app_env: Literal["development", "testing", "production"] = "development"
+    instance_path: Path = Field(default=PACKAGE_INSTANCE_PATH, description="Holds the embedded database")
+    database_url: str | None = Field(default=None, description="Unset: a SQLite file in the instance folder")
+    redis_url: str | None = Field(default=None, description="Unset: an in-process Redis (fakeredis)")
+    redis_socket_timeout: float = Field(default=0.25, gt=0, description="Seconds; the cache is skipped past it")
+    response_cache_ttl: int = Field(default=60, ge=0, description="Seconds an answer stays cached; 0 turns it off")
+
+    auth_service_url: str = Field(default="http://127.0.0.1:5000", description="Where movies_auth answers")
+    auth_connect_timeout: float = Field(default=0.25, gt=0, description="Seconds")
+    auth_read_timeout: float = Field(default=0.5, gt=0, description="Seconds")
+    auth_failure_threshold: int = Field(default=3, ge=1, description="Consecutive failures that open the breaker")
+    auth_cooldown: float = Field(default=5.0, gt=0, description="Seconds the breaker stays open before one probe")
+    auth_answer_ttl: float = Field(default=5.0, ge=0, description="Seconds a token's answer is reused; 0: never")
+
+    log_level: str = "INFO"
+
+    @field_validator("auth_service_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _check(self) -> Settings:
+        if self.app_env == "production" and (not self.database_url or not self.redis_url):
+            raise ValueError("DATABASE_URL and REDIS_URL must be set in production (no embedded stores)")
+        return self
+
+    @cached_property
+    def sqlalchemy_url(self) -> str:
+        """The async SQLAlchemy URL: asyncpg for a plain PostgreSQL URL, aiosqlite for SQLite (the default)."""
+        url = self.database_url or f"sqlite:///{self.instance_path / 'movies.sqlite3'}"
+        for prefix in ("postgresql://", "postgres://"):
+            if url.startswith(prefix):
+                return "postgresql+asyncpg://" + url.removeprefix(prefix)
+        if url.startswith("sqlite://"):
+            return "sqlite+aiosqlite://" + url.removeprefix("sqlite://")
+        return url
