@@ -1,0 +1,195 @@
+"""Helpers the tests share: the real movies_auth in a subprocess, a misbehaving stand-in for it, and paging."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+AUTH_GUNICORN_CONFIG = REPOSITORY / "movies_auth" / "gunicorn.conf.py"
+PRACTICUM_FILE = REPOSITORY.parent / "shared" / "data" / "practicum_movies.sqlite"
+PASSWORD = "correct horse battery"
+ROOT_EMAIL = "root@example.com"
+FILMS = "/api/v1/films"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def every_page(client: TestClient, path: str, headers: dict | None = None, **params) -> list[dict]:
+    """All items of a paged listing, walking pages of 100 until an empty one."""
+    items, page = [], 1
+    while True:
+        response = client.get(path, params={**params, "page_size": 100, "page_number": page}, headers=headers)
+        assert response.status_code == 200, response.text
+        if not response.json():
+            return items
+        items += response.json()
+        page += 1
+
+
+@dataclass
+class AuthService:
+    """movies_auth, running under gunicorn as in production, driven over HTTP and its CLI."""
+
+    url: str
+    env: dict[str, str]
+    log: Path
+    root_token: str = ""
+    _emails: Iterator[int] = field(default_factory=lambda: iter(range(1, 1_000_000)))
+
+    def call(self, method: str, path: str, body: dict | None = None, token: str | None = None) -> tuple[int, dict]:
+        request = urllib.request.Request(f"{self.url}/auth/api/v1{path}", method=method)
+        if body is not None:
+            request.data = json.dumps(body).encode()
+            request.add_header("Content-Type", "application/json")
+        if token:
+            request.add_header("Authorization", f"Bearer {token}")
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"null")
+
+    def flask(self, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "flask", *args], env=self.env, capture_output=True, text=True, timeout=120
+        )
+
+    def login(self, email: str, password: str = PASSWORD) -> dict:
+        status, tokens = self.call("POST", "/auth_token", {"email": email, "password": password})
+        assert status == 200, tokens
+        return tokens
+
+    def new_user(self, *, role: str | None = None) -> tuple[str, dict]:
+        """Register a fresh user, optionally grant a role (as the superuser), log in: (user id, tokens)."""
+        email = f"viewer{next(self._emails)}-{time.monotonic_ns()}@example.com"
+        status, user = self.call("POST", "/users", {"email": email, "password": PASSWORD})
+        assert status == 201, user
+        if role:
+            status, body = self.call("POST", f"/users/{user['uuid']}/roles", {"name": role}, token=self.root_token)
+            assert status == 201, body
+        return user["uuid"], self.login(email)
+
+
+@contextmanager
+def running_auth_service(env: dict[str, str]) -> Iterator[AuthService]:
+    """Migrate and seed movies_auth, create its superuser, then serve it with gunicorn until the block ends."""
+    port = free_port()
+    log = Path(env["INSTANCE_PATH"]) / "gunicorn.log"
+    service = AuthService(f"http://127.0.0.1:{port}", env, log)
+    for command in (["app", "init"], ["superuser", "create", "--email", ROOT_EMAIL, "--first-name", "Root",
+                                      "--last-name", "User", "--password", PASSWORD]):  # fmt: skip
+        done = service.flask(*command)
+        assert done.returncode == 0, done.stderr
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", str(AUTH_GUNICORN_CONFIG), "movies_auth.wsgi:app"],
+            env={**env, "GUNICORN_BIND": f"127.0.0.1:{port}"},
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait_until_up(f"{service.url}/auth/healthz", process, log)
+        service.root_token = service.login(ROOT_EMAIL)["access_token"]
+        yield service
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _wait_until_up(url: str, process: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"movies_auth exited:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"movies_auth did not start:\n{log.read_text()}")
+
+
+class StubAuth:
+    """A stand-in for movies_auth that misbehaves on demand: answers 500 or garbage, hangs, or answers well."""
+
+    def __init__(self) -> None:
+        self.behaviour = "pro"
+        self.calls = 0
+        self.request_ids: list[str] = []
+        self.release = threading.Event()
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - the http.server API
+                stub.calls += 1
+                stub.request_ids.append(self.headers.get("X-Request-Id", ""))
+                status, body = stub.answer()
+                if status is None:
+                    stub.release.wait(10)
+                    return
+                payload = body.encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *_args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def answer(self) -> tuple[int | None, str]:
+        return {
+            "pro": (200, '{"valid": true}'),
+            "public": (200, '{"valid": false}'),
+            "error": (500, '{"msg": "Internal server error"}'),
+            "garbage": (200, "<html>not json</html>"),
+            "wrong shape": (200, '{"valid": "yes"}'),
+            "revoked": (401, '{"msg": "Token has been revoked"}'),
+            "forbidden": (403, '{"msg": "You may only access your own account"}'),
+            "hang": (None, ""),
+        }[self.behaviour]
+
+    def close(self) -> None:
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def unsigned_token(subject: str = "0b7c1d2e-3f40-4a5b-8c6d-7e8f90a1b2c3", lifetime: float = 900) -> str:
+    """A JWT-shaped token the stub accepts; its signature is never checked here, only by movies_auth."""
+
+    def part(data: dict) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+    claims = {"sub": subject, "exp": time.time() + lifetime, "type": "access", "jti": os.urandom(8).hex()}
+    return f"{part({'alg': 'HS256', 'typ': 'JWT'})}.{part(claims)}.c2lnbmF0dXJl"
