@@ -25,5 +25,7 @@ def configure_logging(level: str) -> None:
                 }
             },
             "root": {"level": level.upper(), "handlers": ["stderr"]},
+            # httpx logs every call to movies_auth at INFO; our access line already covers the request.
+            "loggers": {"httpx": {"level": "WARNING"}},
         }
     )

@@ -38,7 +38,11 @@ class FilmListParams(Page):
     genre: uuid.UUID | None = Field(default=None, description="Only films of this genre")
 
 
-SearchText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_QUERY_LENGTH)]
+SearchText = Annotated[
+    str,
+    # No control characters: they mean nothing in a search, and PostgreSQL refuses a NUL outright.
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_QUERY_LENGTH, pattern=r"^[^\x00-\x1f\x7f]+$"),
+]
 
 
 class SearchParams(Page):
