@@ -1,41 +1,52 @@
 # Two commands on a fresh machine: `make run` serves the platform, `make test` checks it.
+SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 AUTH_PORT ?= 5000
+MOVIES_PORT ?= 8000
+DEMO_FILMS ?= 1000
 
 export FLASK_APP := movies_auth
 
 .PHONY: help install run test lint clean
 
 help:
-	@echo "make run    install into $(VENV), migrate, seed, and serve movies_auth on :$(AUTH_PORT)"
-	@echo "make test   run the test suite (embedded stores, or DATABASE_URL/REDIS_URL when set)"
+	@echo "make run    install into $(VENV), prepare both services and serve them: auth :$(AUTH_PORT), movies :$(MOVIES_PORT)"
+	@echo "make test   run both test suites (embedded stores, or DATABASE_URL/REDIS_URL when set)"
 	@echo "make lint   check style and common bugs (ruff)"
 	@echo "make clean  remove the virtualenv and local data"
 
-$(BIN)/.installed: movies_auth/pyproject.toml
+$(BIN)/.installed: movies_auth/pyproject.toml movies_async_api/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e './movies_auth[test]'
+	$(BIN)/pip install --quiet -e './movies_auth[test]' -e './movies_async_api[test]'
 	@touch $@
 
 install: $(BIN)/.installed
 
 run: install
 	$(BIN)/flask app init
+	$(BIN)/movies-api init
+	$(BIN)/movies-api demo --films $(DEMO_FILMS)
 	@echo
-	@echo "movies_auth:  http://127.0.0.1:$(AUTH_PORT)/auth/api/v1"
-	@echo "Swagger UI:   http://127.0.0.1:$(AUTH_PORT)/auth/apidocs/"
+	@echo "movies_auth:  http://127.0.0.1:$(AUTH_PORT)/auth/api/v1   (Swagger UI: /auth/apidocs/)"
+	@echo "movies API:   http://127.0.0.1:$(MOVIES_PORT)/api/v1/films   (docs: /api/openapi)"
 	@echo
-	GUNICORN_BIND=127.0.0.1:$(AUTH_PORT) $(BIN)/gunicorn -c movies_auth/gunicorn.conf.py movies_auth.wsgi:app
+	@# Both servers run until Ctrl-C, or until either one stops; then both stop.
+	@trap 'kill $$(jobs -p) 2>/dev/null' EXIT; \
+	GUNICORN_BIND=127.0.0.1:$(AUTH_PORT) $(BIN)/gunicorn -c movies_auth/gunicorn.conf.py movies_auth.wsgi:app & \
+	AUTH_SERVICE_URL=http://127.0.0.1:$(AUTH_PORT) GUNICORN_BIND=127.0.0.1:$(MOVIES_PORT) \
+		$(BIN)/gunicorn -c movies_async_api/gunicorn.conf.py movies_async_api.main:app & \
+	wait -n
 
 test: install
 	$(BIN)/pytest movies_auth/tests
+	$(BIN)/pytest movies_async_api/tests
 
 lint: install
-	$(BIN)/ruff check movies_auth
-	$(BIN)/ruff format --check movies_auth
+	$(BIN)/ruff check movies_auth movies_async_api
+	$(BIN)/ruff format --check movies_auth movies_async_api
 
 clean:
-	rm -rf $(VENV) movies_auth/src/instance
+	rm -rf $(VENV) movies_auth/src/instance movies_async_api/src/instance

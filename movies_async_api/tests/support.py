@@ -144,7 +144,7 @@ class StubAuth:
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - the http.server API
+            def do_GET(self) -> None:
                 stub.calls += 1
                 stub.request_ids.append(self.headers.get("X-Request-Id", ""))
                 status, body = stub.answer()

@@ -101,9 +101,7 @@ def test_only_one_probe_goes_out_however_many_requests_arrive(stub_auth):
 
 
 @pytest.mark.parametrize("behaviour", ["revoked", "forbidden"])
-def test_a_401_or_403_is_an_answer_that_grants_nothing_and_never_opens_the_breaker(
-    make_client, stub_auth, behaviour
-):
+def test_a_401_or_403_is_an_answer_that_grants_nothing_and_never_opens_the_breaker(make_client, stub_auth, behaviour):
     stub_auth.behaviour = behaviour
     client = make_client(stub_auth.url, **FAST)
     for _ in range(THRESHOLD * 3):

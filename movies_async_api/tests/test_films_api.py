@@ -177,7 +177,9 @@ def test_bad_search_parameters_are_422(client, path, params):
     assert client.get(path, params=params).status_code == 422
 
 
-@pytest.mark.parametrize("path", [f"{FILMS}/0", f"{FILMS}/-1", f"{FILMS}/{'9' * 40}", f"{GENRES}/x", f"{PERSONS}/1/film"])
+@pytest.mark.parametrize(
+    "path", [f"{FILMS}/0", f"{FILMS}/-1", f"{FILMS}/{'9' * 40}", f"{GENRES}/x", f"{PERSONS}/1/film"]
+)
 def test_an_id_that_is_not_a_uuid_is_422(client, path):
     response = client.get(path)
     assert response.status_code == 422

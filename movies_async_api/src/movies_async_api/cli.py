@@ -74,9 +74,11 @@ async def _load(engine: AsyncEngine, records: Iterable[FilmRecord], total: int, 
             name: await connection.scalar(select(func.count()).select_from(model))
             for name, model in (("films", Film), ("genres", Genre), ("persons", Person))
         }
-    click.echo(f"{total} films read, {changed} new or changed. The catalogue holds " + ", ".join(
-        f"{count} {name}" for name, count in counts.items()
-    ) + ".")
+    click.echo(
+        f"{total} films read, {changed} new or changed. The catalogue holds "
+        + ", ".join(f"{count} {name}" for name, count in counts.items())
+        + "."
+    )
     if changed:
         await _clear_response_cache()
 

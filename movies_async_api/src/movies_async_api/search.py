@@ -56,16 +56,18 @@ class SearchIndex:
         )
         table = self.table.name
         return [
-            f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS search_vector tsvector GENERATED ALWAYS AS ({vector}) STORED",
+            f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS search_vector tsvector "
+            f"GENERATED ALWAYS AS ({vector}) STORED",
             f"CREATE INDEX IF NOT EXISTS ix_{self.name} ON {table} USING gin (search_vector)",
         ]
 
     def _sqlite_ddl(self) -> list[str]:
+        # Only our own table and column names go into this SQL; no input reaches it.
         table, fts = self.table.name, self.name
         names = [column for column, _ in self.columns]
         values = ", ".join(f"coalesce(new.{column}, '')" for column in names)
-        insert = f"INSERT INTO {fts} (row_id, {', '.join(names)}) VALUES (new.id, {values});"
-        delete = f"DELETE FROM {fts} WHERE row_id = old.id;"
+        insert = f"INSERT INTO {fts} (row_id, {', '.join(names)}) VALUES (new.id, {values});"  # noqa: S608
+        delete = f"DELETE FROM {fts} WHERE row_id = old.id;"  # noqa: S608
         return [
             f"CREATE VIRTUAL TABLE IF NOT EXISTS {fts} USING fts5(row_id UNINDEXED, {', '.join(names)}, "
             f"tokenize='{_SQLITE_TOKENIZERS[self.language]}')",
@@ -81,9 +83,9 @@ class SearchIndex:
         relevance = func.ts_rank(vector, tsquery)
         first_weight = literal_column(f"'{{{self.columns[0][1].lower()}}}'::\"char\"[]")
         in_first = func.ts_filter(vector, first_weight).op("@@")(tsquery)
-        return select(
-            self.table.c.id.label("id"), relevance.label("relevance"), in_first.label("in_first")
-        ).where(vector.op("@@")(tsquery))
+        return select(self.table.c.id.label("id"), relevance.label("relevance"), in_first.label("in_first")).where(
+            vector.op("@@")(tsquery)
+        )
 
     def _sqlite_matches(self, query: str) -> Select | None:
         expression = fts5_query(query)

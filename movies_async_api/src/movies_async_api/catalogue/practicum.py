@@ -37,7 +37,7 @@ def _rating(text: str | None) -> float | None:
         return None
     rating = float(text)
     if not 0 <= rating <= 10:
-        raise SourceError(f"imdb_rating {text!r} is outside 0–10")
+        raise SourceError(f"imdb_rating {text!r} is outside 0 to 10")
     return rating
 
 
@@ -71,7 +71,8 @@ def read_films(path: Path) -> Iterator[FilmRecord]:
         )
         for movie_id, title, plot, rating, genre, director, writer, writer_list in rows:
             people = [(name, Role.ACTOR) for name in cast[movie_id]]
-            people += [(name, Role.WRITER) for wid in _writer_ids(writer, writer_list) if (name := _person(writers.get(wid)))]
+            credited = (_person(writers.get(wid)) for wid in _writer_ids(writer, writer_list))
+            people += [(name, Role.WRITER) for name in credited if name]
             people += [(name, Role.DIRECTOR) for name in _names(director)]
             yield FilmRecord(
                 source_id=movie_id,

@@ -45,9 +45,7 @@ class PersonService:
         """The person with the films they worked on and their roles in each; None when there is no such person."""
         async with self.engine.connect() as connection:
             row = (
-                await connection.execute(
-                    select(PersonRow.id, PersonRow.full_name).where(PersonRow.id == person_id)
-                )
+                await connection.execute(select(PersonRow.id, PersonRow.full_name).where(PersonRow.id == person_id))
             ).one_or_none()
             if row is None:
                 return None

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Response, status
 from pydantic import TypeAdapter
 
-from movies_async_api.access import PRO_PERMISSION, may_see
+from movies_async_api.access import PRO_PERMISSION, PUBLIC_RATING_LIMIT, may_see
 from movies_async_api.api.deps import AnswerDep, CallerDep, FilmsDep
 from movies_async_api.schemas import FilmDetail, FilmListParams, FilmShort, Problem, SearchParams
 
@@ -48,7 +48,8 @@ async def film_detail(film_id: uuid.UUID, caller: CallerDep, films: FilmsDep, an
         if film is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "Film not found")
         if not may_see(caller.access, film.imdb_rating):
-            raise HTTPException(status.HTTP_403_FORBIDDEN, f"Films rated above 7.0 need the {PRO_PERMISSION} permission")
+            detail = f"Films rated above {PUBLIC_RATING_LIMIT} need the {PRO_PERMISSION} permission"
+            raise HTTPException(status.HTTP_403_FORBIDDEN, detail)
         return film
 
     return await answer(None, FILM_DETAIL, produce)

@@ -22,11 +22,11 @@ async def readyz(request: Request) -> JSONResponse:
     try:
         async with request.app.state.engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
-    except Exception:  # noqa: BLE001 - any failure means not ready
+    except Exception:  # whatever the failure, the service is not ready
         checks["database"] = "unavailable"
     try:
         await request.app.state.cache.redis.ping()
-    except Exception:  # noqa: BLE001
+    except Exception:
         checks["redis"] = "unavailable"
     ready = all(value == "ok" for value in checks.values())
     return JSONResponse({"status": "ok" if ready else "unavailable", **checks}, status_code=200 if ready else 503)
