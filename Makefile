@@ -33,12 +33,12 @@ run: install
 	@echo "movies_auth:  http://127.0.0.1:$(AUTH_PORT)/auth/api/v1   (Swagger UI: /auth/apidocs/)"
 	@echo "movies API:   http://127.0.0.1:$(MOVIES_PORT)/api/v1/films   (docs: /api/openapi)"
 	@echo
-	@# Both servers run until Ctrl-C, or until either one stops; then both stop.
+	@# Both run until Ctrl-C. Each outlives the other, so you can stop movies_auth and watch the API degrade.
 	@trap 'kill $$(jobs -p) 2>/dev/null' EXIT; \
 	GUNICORN_BIND=127.0.0.1:$(AUTH_PORT) $(BIN)/gunicorn -c movies_auth/gunicorn.conf.py movies_auth.wsgi:app & \
 	AUTH_SERVICE_URL=http://127.0.0.1:$(AUTH_PORT) GUNICORN_BIND=127.0.0.1:$(MOVIES_PORT) \
 		$(BIN)/gunicorn -c movies_async_api/gunicorn.conf.py movies_async_api.main:app & \
-	wait -n
+	wait
 
 test: install
 	$(BIN)/pytest movies_auth/tests

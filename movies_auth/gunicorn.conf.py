@@ -14,3 +14,5 @@ keepalive = 5
 # The app writes one access line per request, with its request id; gunicorn's would repeat it.
 accesslog = None
 errorlog = "-"
+# gunicorn 25+ opens a control socket at one fixed path per user; two services on one host would collide.
+control_socket_disable = True
