@@ -22,7 +22,8 @@ from fastapi.testclient import TestClient
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 AUTH_GUNICORN_CONFIG = REPOSITORY / "movies_auth" / "gunicorn.conf.py"
-PRACTICUM_FILE = REPOSITORY.parent / "shared" / "data" / "practicum_movies.sqlite"
+# The real Practicum catalogue (999 films), kept with the tests so that every checkout can run them.
+PRACTICUM_FILE = Path(__file__).resolve().parent / "data" / "practicum_movies.sqlite"
 PASSWORD = "correct horse battery"
 ROOT_EMAIL = "root@example.com"
 FILMS = "/api/v1/films"
