@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Select, Table, func, literal_column, select, text
+from sqlalchemy import ColumnElement, Select, Subquery, Table, func, literal_column, select, text
 
 from movies_async_api.models import Film, Person
 
@@ -40,14 +40,13 @@ class SearchIndex:
         """Statements that create the index and keep it in step with the table; each may run again."""
         return self._postgresql_ddl() if dialect == "postgresql" else self._sqlite_ddl()
 
-    def matches(self, dialect: str, query: str) -> Select | None:
-        """`SELECT id, relevance, in_first` of the rows matching a web-search query; None when nothing can.
+    def matches(self, dialect: str, query: str) -> Subquery | None:
+        """`(id, relevance, in_first)` of the rows matching a web-search query; None when nothing can match.
 
         `in_first` is true when the first (heaviest) column matches the query on its own, e.g. a film's title.
         """
-        if dialect == "postgresql":
-            return self._postgresql_matches(query)
-        return self._sqlite_matches(query)
+        matches = self._postgresql_matches(query) if dialect == "postgresql" else self._sqlite_matches(query)
+        return None if matches is None else matches.subquery()
 
     def _postgresql_ddl(self) -> list[str]:
         vector = " || ".join(

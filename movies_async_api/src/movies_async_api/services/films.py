@@ -61,7 +61,6 @@ class FilmService:
         matches = search.FILMS.matches(self.engine.dialect.name, params.query)
         if matches is None:
             return []
-        matches = matches.subquery()
         query = (
             _films()
             .join(matches, matches.c.id == Film.id)

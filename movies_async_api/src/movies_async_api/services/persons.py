@@ -28,7 +28,6 @@ class PersonService:
         matches = search.PERSONS.matches(self.engine.dialect.name, params.query)
         if matches is None:
             return []
-        matches = matches.subquery()
         query = (
             select(PersonRow.id, PersonRow.full_name)
             .join(matches, matches.c.id == PersonRow.id)
