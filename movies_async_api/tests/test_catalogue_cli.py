@@ -11,7 +11,7 @@ import pytest
 
 from conftest import movies_api
 from movies_async_api.catalogue.records import NAMESPACE
-from support import FILMS, PRACTICUM_FILE, bearer
+from support import FILMS, PRACTICUM_FILE, bearer, free_port
 
 EPISODE_IV = "tt0076759"
 
@@ -176,6 +176,14 @@ def test_the_demo_catalogue_is_deterministic(tmp_path):
     assert 0 < sum(rating > 7.0 for rating in rated) < len(rated)  # both access levels have something to see
     again = movies_api(first, "demo", "--films", "120", "--seed", "7")
     assert "0 new or changed" in again.stdout
+
+
+def test_an_unreachable_database_is_a_clear_error():
+    done = movies_api(f"postgresql://nobody:secret@127.0.0.1:{free_port()}/none", "init")
+    assert done.returncode == 1
+    assert done.stderr.startswith("Error: Cannot use the database at postgresql+asyncpg://nobody:***@127.0.0.1:")
+    assert "secret" not in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 @pytest.mark.parametrize("films", ["0", "-5", "many"])

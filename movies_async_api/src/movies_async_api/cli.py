@@ -7,7 +7,9 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import click
+from redis.exceptions import RedisError
 from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from movies_async_api.cache import ResponseCache
@@ -61,6 +63,10 @@ async def _with_engine(run) -> None:
     engine = create_engine(Settings())
     try:
         await run(engine)
+    except (DBAPIError, OSError) as error:
+        reason = getattr(error, "orig", None) or error
+        where = engine.url.render_as_string(hide_password=True)
+        raise click.ClickException(f"Cannot use the database at {where}: {reason}") from error
     finally:
         await engine.dispose()
 
@@ -91,7 +97,7 @@ async def _clear_response_cache() -> None:
     try:
         dropped = await ResponseCache(redis, settings.response_cache_ttl).clear()
         click.echo(f"Dropped {dropped} cached answers.")
-    except OSError as error:
+    except (RedisError, OSError) as error:
         click.echo(f"Could not clear the response cache ({error}); cached answers expire within the TTL.", err=True)
     finally:
         await redis.aclose()
