@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from openapi_spec_validator import validate
 
@@ -29,11 +30,20 @@ def test_the_openapi_spec_is_valid_and_documents_every_path(client):
     assert "HTTPBearer" in spec["components"]["securitySchemes"]
 
 
-def test_the_docs_are_served(client):
+def test_the_docs_are_served_with_their_own_assets(client):
     response = client.get("/api/openapi")
     assert response.status_code == 200
-    assert "swagger-ui" in response.text
     assert "/api/openapi.json" in response.text
+    assets = re.findall(r'(?:src|href)="([^"]+)"', response.text)
+    assert {asset.rsplit("/", 1)[-1] for asset in assets} >= {"swagger-ui-bundle.js", "swagger-ui.css"}
+    for asset in assets:
+        assert asset.startswith("/api/openapi/static/")  # never a CDN
+        served = client.get(asset)
+        assert served.status_code == 200
+        assert served.headers["content-type"].split(";")[0] in {"text/javascript", "text/css", "image/png"}
+    # OpenAPI 3.1, which FastAPI writes, needs Swagger UI 5.
+    bundle = client.get("/api/openapi/static/swagger-ui-bundle.js").text
+    assert re.search(r'PACKAGE_VERSION:"(\d+)\.', bundle).group(1) == "5"
 
 
 def test_health_and_readiness(client):

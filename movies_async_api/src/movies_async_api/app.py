@@ -13,6 +13,7 @@ from movies_async_api.api.routes import health
 from movies_async_api.cache import ResponseCache
 from movies_async_api.clients import connect_auth, connect_redis
 from movies_async_api.database import create_engine
+from movies_async_api.docs import OPENAPI_URL, mount_docs
 from movies_async_api.errors import register_error_handlers
 from movies_async_api.logging_setup import configure_logging
 from movies_async_api.request_context import RequestContextMiddleware
@@ -59,14 +60,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="Movies API",
         version=version("movies-async-api"),
         description=DESCRIPTION,
-        docs_url="/api/openapi",
-        openapi_url="/api/openapi.json",
+        docs_url=None,
+        openapi_url=OPENAPI_URL,
         redoc_url=None,
         lifespan=lifespan,
     )
     app.state.settings = settings
     app.include_router(api_router, prefix="/api/v1")
     app.include_router(health.router, prefix="/api")
+    mount_docs(app)
     app.add_middleware(RequestContextMiddleware)
     register_error_handlers(app)
     return app

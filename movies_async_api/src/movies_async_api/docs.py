@@ -1,0 +1,31 @@
+"""The Swagger UI at `/api/openapi`, served with its own assets: it renders without reaching any CDN."""
+
+from __future__ import annotations
+
+from importlib.resources import files
+
+from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+
+DOCS_URL = "/api/openapi"
+OPENAPI_URL = "/api/openapi.json"
+ASSETS_URL = f"{DOCS_URL}/static"
+SWAGGER_UI_ASSETS = files("fastapi_swagger") / "resources"
+
+
+def mount_docs(app: FastAPI) -> None:
+    """Serve the Swagger UI page and its assets (Swagger UI 5, which reads OpenAPI 3.1)."""
+    app.mount(ASSETS_URL, StaticFiles(directory=str(SWAGGER_UI_ASSETS)), name="swagger-ui-assets")
+
+    @app.get(DOCS_URL, include_in_schema=False)
+    async def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=OPENAPI_URL,
+            title=f"{app.title} - Swagger UI",
+            swagger_js_url=f"{ASSETS_URL}/swagger-ui-bundle.js",
+            swagger_css_url=f"{ASSETS_URL}/swagger-ui.css",
+            swagger_favicon_url=f"{ASSETS_URL}/favicon-32x32.png",
+            swagger_ui_parameters={"persistAuthorization": True, "displayRequestDuration": True},
+        )
