@@ -5,9 +5,11 @@ always in front of a real movies_auth served by gunicorn, and the Practicum cata
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -18,7 +20,7 @@ from fastapi.testclient import TestClient
 
 from movies_async_api import create_app
 from movies_async_api.settings import Settings
-from support import PRACTICUM_FILE, AuthService, StubAuth, running_auth_service
+from support import PRACTICUM_DUMP, AuthService, StubAuth, running_auth_service
 
 JWT_SECRET = "movies-api-tests-signing-secret-0123456789abcdef"
 GENEROUS_LIMIT = "10000 per minute"
@@ -108,9 +110,18 @@ def movies_api(database_url: str, *args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="session")
-def catalogue(stores: Stores) -> str:
+def practicum_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The Practicum movies SQLite file, rebuilt from its dump."""
+    path = tmp_path_factory.mktemp("source") / "practicum_movies.sqlite"
+    with closing(sqlite3.connect(path)) as source:
+        source.executescript(PRACTICUM_DUMP.read_text())
+    return path
+
+
+@pytest.fixture(scope="session")
+def catalogue(stores: Stores, practicum_file: Path) -> str:
     """The movies database, with the Practicum file loaded through the CLI."""
-    loaded = movies_api(stores.movies_database, "load-sqlite", str(PRACTICUM_FILE))
+    loaded = movies_api(stores.movies_database, "load-sqlite", str(practicum_file))
     assert loaded.returncode == 0, loaded.stderr
     return stores.movies_database
 

@@ -22,8 +22,9 @@ from fastapi.testclient import TestClient
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 AUTH_GUNICORN_CONFIG = REPOSITORY / "movies_auth" / "gunicorn.conf.py"
-# The real Practicum catalogue (999 films), kept with the tests so that every checkout can run them.
-PRACTICUM_FILE = Path(__file__).resolve().parent / "data" / "practicum_movies.sqlite"
+# The real Practicum catalogue (999 films) as an SQL dump, so that every checkout can run the tests and the
+# repository holds text; the tests rebuild the SQLite file the loader reads.
+PRACTICUM_DUMP = Path(__file__).resolve().parent / "data" / "practicum_movies.sql"
 PASSWORD = "correct horse battery"
 ROOT_EMAIL = "root@example.com"
 FILMS = "/api/v1/films"

@@ -11,7 +11,7 @@ import pytest
 
 from conftest import movies_api
 from movies_async_api.catalogue.records import NAMESPACE
-from support import FILMS, PRACTICUM_FILE, bearer, free_port
+from support import FILMS, bearer, free_port
 
 EPISODE_IV = "tt0076759"
 
@@ -81,8 +81,8 @@ def test_the_practicum_file_loads_completely(loaded):
     assert "Olivia Mori" in names and not any("(" in name for name in names)
 
 
-def test_every_credit_of_the_source_is_loaded(loaded):
-    source = sqlite3.connect(PRACTICUM_FILE)
+def test_every_credit_of_the_source_is_loaded(loaded, practicum_file):
+    source = sqlite3.connect(practicum_file)
     cast = source.execute(
         "SELECT count(DISTINCT movie_id || '/' || actor_id) FROM movie_actors "
         "JOIN actors ON actors.id = movie_actors.actor_id WHERE actors.name != 'N/A'"
@@ -106,16 +106,16 @@ def test_a_film_comes_with_its_people_and_genres(client, auth_service):
     assert {genre["name"] for genre in film["genre"]} == {"Action", "Adventure", "Fantasy", "Sci-Fi"}
 
 
-def test_loading_again_changes_nothing(catalogue, loaded):
-    again = movies_api(catalogue, "load-sqlite", str(PRACTICUM_FILE))
+def test_loading_again_changes_nothing(catalogue, loaded, practicum_file):
+    again = movies_api(catalogue, "load-sqlite", str(practicum_file))
     assert again.returncode == 0, again.stderr
     assert "999 films read, 0 new or changed" in again.stdout
     assert_same(snapshot(catalogue), loaded)
 
 
-def test_ids_are_stable_across_databases(tmp_path, loaded):
+def test_ids_are_stable_across_databases(tmp_path, loaded, practicum_file):
     other = f"sqlite:///{tmp_path / 'other.sqlite3'}"
-    assert movies_api(other, "load-sqlite", str(PRACTICUM_FILE)).returncode == 0
+    assert movies_api(other, "load-sqlite", str(practicum_file)).returncode == 0
     assert_same(snapshot(other), loaded)
 
 
