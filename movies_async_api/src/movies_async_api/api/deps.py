@@ -29,8 +29,9 @@ async def current_caller(
     """The caller's access level, as movies_auth sees it; anonymous without a token or while auth is down."""
     if credentials is None and "authorization" in request.headers:
         raise _unauthorized("The Authorization header must be 'Bearer <access token>'")
+    token = credentials.credentials if credentials else None
     try:
-        caller = await request.app.state.auth.identify(credentials and credentials.credentials, current_request_id())
+        caller = await request.app.state.auth.identify(token, current_request_id())
     except InvalidToken as error:
         raise _unauthorized(error.detail) from None
     if caller.degraded:
