@@ -31,7 +31,7 @@ def cli() -> None:
 def init() -> None:
     """Create the schema: tables, indexes and full-text search. Running it again changes nothing."""
 
-    async def run(engine: AsyncEngine) -> None:
+    async def run(engine: AsyncEngine, _settings: Settings) -> None:
         await create_schema(engine)
         click.echo(f"Schema ready on {engine.url.render_as_string(hide_password=True)}")
 
@@ -45,7 +45,8 @@ def load_sqlite(path: Path) -> None:
     try:
         total = practicum.count_films(path)
         records = practicum.read_films(path)
-        asyncio.run(_with_engine(lambda engine: _load(engine, records, total, f"Loading {path.name}")))
+        label = f"Loading {path.name}"
+        asyncio.run(_with_engine(lambda engine, settings: _load(engine, settings, records, total, label)))
     except practicum.SourceError as error:
         raise click.ClickException(str(error)) from error
 
@@ -56,13 +57,14 @@ def load_sqlite(path: Path) -> None:
 def demo_catalogue(films: int, seed: int) -> None:
     """Generate a plausible made-up catalogue, for a machine without real data."""
     records = demo.generate(films, seed)
-    asyncio.run(_with_engine(lambda engine: _load(engine, records, films, "Generating films")))
+    asyncio.run(_with_engine(lambda engine, settings: _load(engine, settings, records, films, "Generating films")))
 
 
 async def _with_engine(run) -> None:
-    engine = create_engine(Settings())
+    settings = Settings()
+    engine = create_engine(settings)
     try:
-        await run(engine)
+        await run(engine, settings)
     except (DBAPIError, OSError) as error:
         reason = getattr(error, "orig", None) or error
         where = engine.url.render_as_string(hide_password=True)
@@ -71,7 +73,7 @@ async def _with_engine(run) -> None:
         await engine.dispose()
 
 
-async def _load(engine: AsyncEngine, records: Iterable[FilmRecord], total: int, label: str) -> None:
+async def _load(engine: AsyncEngine, settings: Settings, records: Iterable[FilmRecord], total: int, label: str) -> None:
     await create_schema(engine)
     with click.progressbar(length=total, label=label, show_pos=True) as bar:
         changed = await store(engine, records, on_batch=bar.update)
@@ -86,11 +88,10 @@ async def _load(engine: AsyncEngine, records: Iterable[FilmRecord], total: int, 
         + "."
     )
     if changed:
-        await _clear_response_cache()
+        await _clear_response_cache(settings)
 
 
-async def _clear_response_cache() -> None:
-    settings = Settings()
+async def _clear_response_cache(settings: Settings) -> None:
     if not settings.redis_url:
         return  # the embedded cache lives inside the server; its entries expire within the TTL
     redis = connect_redis(settings)
