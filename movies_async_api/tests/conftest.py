@@ -101,10 +101,12 @@ def auth_service(stores: Stores, tmp_path_factory: pytest.TempPathFactory) -> It
         yield service
 
 
-def movies_api(database_url: str, *args: str) -> subprocess.CompletedProcess:
-    """Run the `movies-api` command against a database, as an operator would."""
+def movies_api(database_url: str, *args: str, redis_url: str | None = None) -> subprocess.CompletedProcess:
+    """Run the `movies-api` command against a database (and the embedded Redis unless given), as an operator would."""
     env = {**os.environ, "DATABASE_URL": database_url}
     env.pop("REDIS_URL", None)
+    if redis_url:
+        env["REDIS_URL"] = redis_url
     command = [str(Path(sys.executable).with_name("movies-api")), *args]
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
 

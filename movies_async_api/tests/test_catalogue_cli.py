@@ -5,6 +5,7 @@ stable across databases, the demo catalogue is deterministic, and bad input chan
 from __future__ import annotations
 
 import sqlite3
+import time
 import uuid
 
 import pytest
@@ -184,6 +185,21 @@ def test_an_unreachable_database_is_a_clear_error():
     assert done.stderr.startswith("Error: Cannot use the database at postgresql+asyncpg://nobody:***@127.0.0.1:")
     assert "secret" not in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_wait_returns_at_once_when_the_stores_answer(tmp_path):
+    done = movies_api(f"sqlite:///{tmp_path / 'x.sqlite3'}", "wait", "--timeout", "5")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "The database and Redis answer."
+
+
+def test_wait_gives_up_with_a_clear_error_when_nothing_answers():
+    database = f"postgresql://nobody:secret@127.0.0.1:{free_port()}/none"
+    started = time.monotonic()
+    done = movies_api(database, "wait", "--timeout", "1.5", redis_url=f"redis://127.0.0.1:{free_port()}/0")
+    assert done.returncode == 1
+    assert done.stderr.strip() == "Error: Gave up after 1.5 s: database and redis unavailable."
+    assert 1.5 <= time.monotonic() - started < 20
 
 
 @pytest.mark.parametrize("films", ["0", "-5", "many"])

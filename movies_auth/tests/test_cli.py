@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
+import time
+
 import pytest
 from sqlalchemy import select
 
@@ -169,3 +175,38 @@ def test_superuser_delete_refuses_unknown_users_and_non_superusers(app, runner, 
     assert result.exit_code == 1
     assert message in result.output
     assert account.email in users_by_email(app)
+
+
+def test_app_wait_returns_at_once_when_the_stores_answer(runner):
+    result = runner.invoke(args=["app", "wait", "--timeout", "5"])
+    assert result.exit_code == 0, result.output
+    assert "The database and Redis answer." in result.output
+
+
+def test_app_wait_gives_up_with_a_clear_error_when_nothing_answers(tmp_path):
+    # A separate process: the app under test is already bound to working stores.
+    env = os.environ | {
+        "FLASK_APP": "movies_auth",
+        "INSTANCE_PATH": str(tmp_path),
+        "DATABASE_URL": f"postgresql://nobody@127.0.0.1:{closed_port()}/none",
+        "REDIS_URL": f"redis://127.0.0.1:{closed_port()}/0",
+    }
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "app", "wait", "--timeout", "1.5"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == "Error: Gave up after 1.5 s: database and redis unavailable."
+    assert "Traceback" not in result.stderr
+    assert 1.5 <= time.monotonic() - started < 20
+
+
+def closed_port() -> int:
+    """A loopback port nobody listens on."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

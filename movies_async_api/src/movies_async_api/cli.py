@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from movies_async_api.catalogue.writer import store
 from movies_async_api.clients import connect_redis
 from movies_async_api.database import create_engine, create_schema
 from movies_async_api.models import Film, Genre, Person
+from movies_async_api.readiness import check_stores
 from movies_async_api.settings import Settings
 
 
@@ -58,6 +60,26 @@ def demo_catalogue(films: int, seed: int) -> None:
     """Generate a plausible made-up catalogue, for a machine without real data."""
     records = demo.generate(films, seed)
     asyncio.run(_with_engine(lambda engine, settings: _load(engine, settings, records, films, "Generating films")))
+
+
+@cli.command()
+@click.option("--timeout", type=click.FloatRange(0, 3600), default=60, show_default=True, help="Seconds to wait.")
+def wait(timeout: float) -> None:
+    """Wait until the database and Redis answer (a container's first step); exit 1 if they do not in time."""
+
+    async def run(engine: AsyncEngine, settings: Settings) -> None:
+        redis = connect_redis(settings)
+        deadline = time.monotonic() + timeout
+        try:
+            while down := [name for name, state in (await check_stores(engine, redis)).items() if state != "ok"]:
+                if time.monotonic() >= deadline:
+                    raise click.ClickException(f"Gave up after {timeout:g} s: {' and '.join(down)} unavailable.")
+                await asyncio.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
+        finally:
+            await redis.aclose()
+        click.echo("The database and Redis answer.")
+
+    asyncio.run(_with_engine(run))
 
 
 async def _with_engine(run) -> None:

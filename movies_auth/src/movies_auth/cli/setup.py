@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import time
+
 import click
 from flask_migrate import upgrade
 
 from movies_auth.cli.common import AdminGroup
 from movies_auth.cli.superuser import create_superuser
 from movies_auth.services.permissions import seed_defaults
+from movies_auth.services.readiness import check_stores
 
 app_group = AdminGroup("app", help="Set up the service.")
 
@@ -23,3 +26,19 @@ def init(ctx: click.Context, with_superuser: bool) -> None:
     click.echo(f"Created {', '.join(created)}." if created else "Default roles and permissions already exist.")
     if with_superuser:
         ctx.invoke(create_superuser)
+
+
+@app_group.command("wait")
+@click.option("--timeout", type=click.FloatRange(0, 3600), default=60, show_default=True, help="Seconds to wait.")
+def wait(timeout: float) -> None:
+    """Wait until the database and Redis answer (a container's first step); exit 1 if they do not in time."""
+    deadline = time.monotonic() + timeout
+    while True:
+        checks = check_stores()
+        down = [name for name, state in checks.items() if state != "ok"]
+        if not down:
+            click.echo("The database and Redis answer.")
+            return
+        if time.monotonic() >= deadline:
+            raise click.ClickException(f"Gave up after {timeout:g} s: {' and '.join(down)} unavailable.")
+        time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))

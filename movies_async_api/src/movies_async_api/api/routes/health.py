@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
+
+from movies_async_api.readiness import check_stores
 
 router = APIRouter(tags=["health"])
 
@@ -18,15 +19,6 @@ async def healthz() -> dict[str, str]:
 @router.get("/readyz", summary="The database and Redis answer", responses={503: {"description": "One does not"}})
 async def readyz(request: Request) -> JSONResponse:
     """200 when the database and the response cache's Redis answer, else 503 naming what does not."""
-    checks = {"database": "ok", "redis": "ok"}
-    try:
-        async with request.app.state.engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
-    except Exception:  # whatever the failure, the service is not ready
-        checks["database"] = "unavailable"
-    try:
-        await request.app.state.cache.redis.ping()
-    except Exception:
-        checks["redis"] = "unavailable"
+    checks = await check_stores(request.app.state.engine, request.app.state.cache.redis)
     ready = all(value == "ok" for value in checks.values())
     return JSONResponse({"status": "ok" if ready else "unavailable", **checks}, status_code=200 if ready else 503)
