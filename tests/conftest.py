@@ -1,0 +1,258 @@
+"""The deployment, run the way the images run it: the same nginx templates, entrypoints and gunicorn configs,
+on loopback ports, with real PostgreSQL and Redis from DATABASE_URL/REDIS_URL.
+
+The tools these tests drive (nginx, docker-compose, chromium) come from Debian packages. Where one is missing
+the tests that need it skip, except under CI, where they fail.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+import sqlite3
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import closing
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+import psycopg
+import pytest
+import redis
+
+REPO = Path(__file__).resolve().parents[1]
+NGINX = REPO / "nginx"
+VENV_BIN = Path(sys.executable).parent
+PRACTICUM_DUMP = REPO / "movies_async_api" / "tests" / "data" / "practicum_movies.sql"
+ROOT_EMAIL, ROOT_PASSWORD = "root@example.com", "root password 123"
+
+
+def require(tool: str) -> str:
+    """The path of a command the test needs: skip without it, but fail under CI, which must run everything."""
+    path = shutil.which(tool)
+    if path:
+        return path
+    if os.environ.get("CI"):
+        pytest.fail(f"{tool} is not installed; CI installs it (see .ci/run)")
+    pytest.skip(f"{tool} is not installed (Debian package); CI runs this test")
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def render_nginx(directory: Path, **variables: str) -> subprocess.CompletedProcess:
+    """Run nginx/render into `directory` with exactly these NGINX_* variables set."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith("NGINX_")}
+    return subprocess.run(
+        [str(NGINX / "render"), str(directory)], env=env | variables, capture_output=True, text=True, check=False
+    )
+
+
+def make_certificate(directory: Path) -> Path:
+    """A self-signed pair made by the script `make certs` runs; returns the certificate."""
+    require("openssl")
+    subprocess.run([str(NGINX / "make-certs"), str(directory)], check=True, capture_output=True)
+    return directory / "cert.pem"
+
+
+def nginx_variables(mode: str, cert_dir: Path, http_port: int, https_port: int, auth: str, movies: str) -> dict:
+    """The NGINX_* environment of a bare-machine nginx in front of the two services."""
+    return {
+        "NGINX_MODE": mode,
+        "NGINX_SERVER_NAME": "_",
+        "NGINX_HTTP_PORT": str(http_port),
+        "NGINX_HTTPS_PORT": str(https_port),
+        "NGINX_AUTH_UPSTREAM": auth,
+        "NGINX_MOVIES_API_UPSTREAM": movies,
+        "NGINX_TLS_CERTIFICATE": str(cert_dir / "cert.pem"),
+        "NGINX_TLS_CERTIFICATE_KEY": str(cert_dir / "key.pem"),
+    }
+
+
+def world_readable_directory() -> Path:
+    """A fresh directory nginx's unprivileged workers can enter (pytest's tmp_path is private to its user)."""
+    path = Path(tempfile.mkdtemp(prefix="movies-e2e-"))
+    path.chmod(0o755)
+    return path
+
+
+@dataclass
+class Process:
+    """One server of the platform, started as its container starts it, with its output in a log file."""
+
+    name: str
+    command: list[str]
+    cwd: Path
+    env: dict[str, str]
+    log: Path
+    ready_url: str
+    process: subprocess.Popen | None = field(default=None, repr=False)
+
+    def start(self, timeout: float = 90) -> None:
+        with self.log.open("a") as output:
+            self.process = subprocess.Popen(
+                self.command, cwd=self.cwd, env=self.env, stdout=output, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )  # fmt: skip
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited:\n{self.log.read_text()[-4000:]}")
+            try:
+                if httpx.get(self.ready_url, timeout=1, verify=False).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"{self.name} did not become ready:\n{self.log.read_text()[-4000:]}")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=30)
+
+    def output(self) -> str:
+        return self.log.read_text()
+
+
+@dataclass
+class Platform:
+    """nginx in front of movies_auth and the movies API, as deployed; tests talk to `url` only."""
+
+    url: str
+    http_url: str
+    tls: ssl.SSLContext
+    nginx: Process
+    auth: Process
+    movies: Process
+    auth_env: dict[str, str]
+
+    def client(self, **kwargs) -> httpx.Client:
+        return httpx.Client(base_url=self.url, verify=self.tls, timeout=30, **kwargs)
+
+    def flask(self, *args: str) -> subprocess.CompletedProcess:
+        """An operator's `flask --app movies_auth ...` against the deployed auth service's stores."""
+        return subprocess.run(
+            [str(VENV_BIN / "flask"), *args], env=self.auth_env, capture_output=True, text=True, timeout=120
+        )
+
+
+def _fresh_database(server_url: str, name: str) -> str:
+    parts = urlsplit(server_url)
+    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{name}"')
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def _redis_database(url: str, offset: int) -> str:
+    parts = urlsplit(url)
+    number = (int(parts.path.strip("/") or 0) + offset) % 16
+    fresh = urlunsplit(parts._replace(path=f"/{number}"))
+    redis.Redis.from_url(fresh).flushdb()
+    return fresh
+
+
+@pytest.fixture(scope="session")
+def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    nginx_binary = require("nginx")
+    database_url, redis_url = os.environ.get("DATABASE_URL", ""), os.environ.get("REDIS_URL", "")
+    if not database_url.startswith("postgresql") or not redis_url.startswith("redis"):
+        if os.environ.get("CI"):
+            pytest.fail("CI must run the production shape on real PostgreSQL and Redis")
+        pytest.skip("the production shape needs real PostgreSQL and Redis: set DATABASE_URL and REDIS_URL")
+
+    base = urlsplit(database_url).path.strip("/")
+    work = tmp_path_factory.mktemp("platform")
+    prefix = world_readable_directory()
+    cert = make_certificate(prefix / "certs")
+    ports = {name: free_port() for name in ("auth", "movies", "http", "https")}
+    path = f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}"
+
+    auth_env = os.environ | {
+        "PATH": path,
+        "APP_ENV": "production",
+        "FLASK_APP": "movies_auth",
+        "INSTANCE_PATH": str(work / "auth-instance"),
+        "DATABASE_URL": _fresh_database(database_url, f"{base}_e2e_auth"),
+        "REDIS_URL": _redis_database(redis_url, 1),
+        "JWT_SECRET_KEY": secrets.token_hex(32),
+        "TRUSTED_PROXIES": "1",
+        "GUNICORN_BIND": f"127.0.0.1:{ports['auth']}",
+        "GUNICORN_WORKERS": "2",
+    }
+    movies_env = os.environ | {
+        "PATH": path,
+        "APP_ENV": "production",
+        "INSTANCE_PATH": str(work / "movies-instance"),
+        "DATABASE_URL": _fresh_database(database_url, f"{base}_e2e_movies"),
+        "REDIS_URL": _redis_database(redis_url, 0),
+        "AUTH_SERVICE_URL": f"http://127.0.0.1:{ports['auth']}",
+        "GUNICORN_BIND": f"127.0.0.1:{ports['movies']}",
+        "GUNICORN_WORKERS": "2",
+        "FORWARDED_ALLOW_IPS": "127.0.0.1",
+    }
+    # The catalogue is loaded the way the README tells an operator to.
+    practicum = work / "practicum_movies.sqlite"
+    with closing(sqlite3.connect(practicum)) as source:
+        source.executescript(PRACTICUM_DUMP.read_text())
+    subprocess.run([str(VENV_BIN / "movies-api"), "load-sqlite", str(practicum)], env=movies_env, check=True,
+                   capture_output=True)  # fmt: skip
+
+    rendered = render_nginx(
+        prefix,
+        **nginx_variables("production", prefix / "certs", ports["http"], ports["https"],
+                          f"127.0.0.1:{ports['auth']}", f"127.0.0.1:{ports['movies']}"),
+    )  # fmt: skip
+    assert rendered.returncode == 0, rendered.stderr
+
+    auth = Process(
+        "movies_auth",
+        ["./docker-entrypoint.sh", "gunicorn", "-c", "gunicorn.conf.py", "movies_auth.wsgi:app"],
+        REPO / "movies_auth", auth_env, work / "auth.log", f"http://127.0.0.1:{ports['auth']}/auth/healthz",
+    )  # fmt: skip
+    movies = Process(
+        "movies API",
+        ["./docker-entrypoint.sh", "gunicorn", "-c", "gunicorn.conf.py", "movies_async_api.main:app"],
+        REPO / "movies_async_api", movies_env, work / "movies.log", f"http://127.0.0.1:{ports['movies']}/api/healthz",
+    )  # fmt: skip
+    nginx = Process(
+        "nginx",
+        [nginx_binary, "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-g", "daemon off;"],
+        prefix, dict(os.environ), work / "nginx.log", f"http://127.0.0.1:{ports['http']}/nginx/health",
+    )  # fmt: skip
+    started: list[Process] = []
+    try:
+        for process in (auth, movies, nginx):
+            process.start()
+            started.append(process)
+        platform = Platform(
+            url=f"https://127.0.0.1:{ports['https']}",
+            http_url=f"http://127.0.0.1:{ports['http']}",
+            tls=ssl.create_default_context(cafile=str(cert)),
+            nginx=nginx,
+            auth=auth,
+            movies=movies,
+            auth_env=auth_env,
+        )
+        created = platform.flask("superuser", "create", "--email", ROOT_EMAIL, "--password", ROOT_PASSWORD,
+                                 "--first-name", "Root", "--last-name", "User")  # fmt: skip
+        assert created.returncode == 0, created.stderr
+        yield platform
+    finally:
+        for process in reversed(started):
+            process.stop()
+        shutil.rmtree(prefix, ignore_errors=True)
