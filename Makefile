@@ -9,18 +9,19 @@ DEMO_FILMS ?= 1000
 
 export FLASK_APP := movies_auth
 
-.PHONY: help install run test lint clean
+.PHONY: help install run test lint certs clean
 
 help:
 	@echo "make run    install into $(VENV), prepare both services and serve them: auth :$(AUTH_PORT), movies :$(MOVIES_PORT)"
 	@echo "make test   run both test suites (embedded stores, or DATABASE_URL/REDIS_URL when set)"
 	@echo "make lint   check style and common bugs (ruff)"
+	@echo "make certs  a self-signed TLS pair in nginx/certs for nginx (docker compose, local use)"
 	@echo "make clean  remove the virtualenv and local data"
 
-$(BIN)/.installed: movies_auth/pyproject.toml movies_async_api/pyproject.toml
+$(BIN)/.installed: movies_auth/pyproject.toml movies_async_api/pyproject.toml tests/requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e './movies_auth[test]' -e './movies_async_api[test]'
+	$(BIN)/pip install --quiet -e './movies_auth[test]' -e './movies_async_api[test]' -r tests/requirements.txt
 	@touch $@
 
 install: $(BIN)/.installed
@@ -43,10 +44,14 @@ run: install
 test: install
 	$(BIN)/pytest movies_auth/tests
 	$(BIN)/pytest movies_async_api/tests
+	$(BIN)/pytest tests
 
 lint: install
-	$(BIN)/ruff check movies_auth movies_async_api
-	$(BIN)/ruff format --check movies_auth movies_async_api
+	$(BIN)/ruff check movies_auth movies_async_api tests
+	$(BIN)/ruff format --check movies_auth movies_async_api tests
+
+certs:
+	nginx/make-certs nginx/certs
 
 clean:
 	rm -rf $(VENV) movies_auth/src/instance movies_async_api/src/instance

@@ -112,7 +112,7 @@ class Process:
             if self.process.poll() is not None:
                 raise RuntimeError(f"{self.name} exited:\n{self.log.read_text()[-4000:]}")
             try:
-                if httpx.get(self.ready_url, timeout=1, verify=False).status_code == 200:
+                if httpx.get(self.ready_url, timeout=1).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass

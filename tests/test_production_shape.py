@@ -132,7 +132,9 @@ def test_both_api_docs_are_served_through_nginx(web):
     ("path", "field"), [("/auth/api/v1/users", "msg"), ("/api/v1/films", "detail"), ("/elsewhere", "msg")]
 )
 def test_a_body_over_the_limit_is_a_json_413_before_any_service_sees_it(web, path, field):
-    response = web.post(path, content=b"{" + b" " * (1024 * 1024 + 1) + b"}", headers={"Content-Type": "application/json"})
+    response = web.post(
+        path, content=b"{" + b" " * (1024 * 1024 + 1) + b"}", headers={"Content-Type": "application/json"}
+    )
     assert response.status_code == 413
     assert response.json() == {field: "Request body too large"}
     assert response.headers["X-Request-Id"]
