@@ -13,7 +13,7 @@ export FLASK_APP := movies_auth
 
 help:
 	@echo "make run    install into $(VENV), prepare both services and serve them: auth :$(AUTH_PORT), movies :$(MOVIES_PORT)"
-	@echo "make test   run both test suites (embedded stores, or DATABASE_URL/REDIS_URL when set)"
+	@echo "make test   run the test suites: both services, then the deployment (embedded stores, or DATABASE_URL/REDIS_URL)"
 	@echo "make lint   check style and common bugs (ruff)"
 	@echo "make certs  a self-signed TLS pair in nginx/certs for nginx (docker compose, local use)"
 	@echo "make clean  remove the virtualenv and local data"
