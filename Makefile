@@ -6,14 +6,19 @@ BIN := $(VENV)/bin
 AUTH_PORT ?= 5000
 MOVIES_PORT ?= 8000
 DEMO_FILMS ?= 1000
+# `make bench` creates its own databases on this server and wipes this Redis database and the next.
+BENCH_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
+BENCH_REDIS_URL ?= redis://127.0.0.1:6379/10
+BENCH_ARGS ?=
 
 export FLASK_APP := movies_auth
 
-.PHONY: help install run test lint certs clean
+.PHONY: help install run test bench lint certs clean
 
 help:
 	@echo "make run    install into $(VENV), prepare both services and serve them: auth :$(AUTH_PORT), movies :$(MOVIES_PORT)"
 	@echo "make test   run the test suites: both services, then the deployment (embedded stores, or DATABASE_URL/REDIS_URL)"
+	@echo "make bench  measure both services under load (wrk) against a constant-JSON baseline; real PostgreSQL and Redis"
 	@echo "make lint   check style and common bugs (ruff)"
 	@echo "make certs  a self-signed TLS pair in nginx/certs for nginx (docker compose, local use)"
 	@echo "make clean  remove the virtualenv and local data"
@@ -46,9 +51,12 @@ test: install
 	$(BIN)/pytest movies_async_api/tests
 	$(BIN)/pytest tests
 
+bench: install
+	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) $(BIN)/python bench/run.py $(BENCH_ARGS)
+
 lint: install
-	$(BIN)/ruff check movies_auth movies_async_api tests
-	$(BIN)/ruff format --check movies_auth movies_async_api tests
+	$(BIN)/ruff check movies_auth movies_async_api tests bench
+	$(BIN)/ruff format --check movies_auth movies_async_api tests bench
 
 certs:
 	nginx/make-certs nginx/certs
