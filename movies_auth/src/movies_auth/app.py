@@ -73,6 +73,10 @@ def _flask_config(app: Flask, settings: Settings) -> dict[str, Any]:
         "JWT_SECRET_KEY": settings.jwt_secret(app.instance_path),
         "JWT_ALGORITHM": "HS256",
         "JWT_TOKEN_LOCATION": ["headers"],
+        # Bearer headers only: no cookie CSRF claim, and `nbf` would only repeat `iat`. Every service
+        # sends the token on every request, and every byte of it is parsed there and here.
+        "JWT_COOKIE_CSRF_PROTECT": False,
+        "JWT_ENCODE_NBF": False,
         "JWT_ACCESS_TOKEN_EXPIRES": settings.jwt_access_token_expires,
         "JWT_REFRESH_TOKEN_EXPIRES": settings.jwt_refresh_token_expires,
         "RATELIMIT_ENABLED": settings.rate_limits_enabled,

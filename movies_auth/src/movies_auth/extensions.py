@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import redis
 from flask import Flask, current_app
-from flask_jwt_extended import JWTManager
 from flask_limiter import Limiter
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
-from movies_auth import embedded_redis
+from movies_auth import embedded_redis, redis_keys
+from movies_auth.client_cache import ClientSideCache
+from movies_auth.jwt_manager import JWTManager
 from movies_auth.request_context import client_ip
 from movies_auth.settings import Settings
 
@@ -31,33 +32,61 @@ class Base(DeclarativeBase):
 
 
 class RedisStore:
-    """The service's Redis client: a real server when `REDIS_URL` is set, else the embedded one."""
+    """The service's Redis client: a real server when `REDIS_URL` is set, else the embedded one.
+
+    `cache` reads the keys every check needs through a per-process copy kept exact by Redis; the
+    embedded Redis lives in this process already, so there it reads straight through.
+    """
 
     def init_app(self, app: Flask, settings: Settings) -> None:
-        """Create the app's client; both kinds speak the same redis-py API."""
+        """Create the app's client and its client-side cache; both kinds speak the same redis-py API."""
+        tracker = None
         if settings.redis_url:
+            options = {
+                "decode_responses": True,
+                "socket_timeout": settings.redis_socket_timeout,
+                "socket_connect_timeout": settings.redis_socket_timeout,
+            }
             client = redis.Redis.from_url(
-                settings.redis_url,
-                decode_responses=True,
-                socket_timeout=settings.redis_socket_timeout,
-                socket_connect_timeout=settings.redis_socket_timeout,
-                health_check_interval=30,
-                retry_on_timeout=False,
+                settings.redis_url, **options, health_check_interval=30, retry_on_timeout=False
             )
+            if settings.redis_client_cache:
+                # RESP2: invalidation notices then arrive as plain pub/sub messages on their own connection.
+                tracker = redis.Redis.from_url(settings.redis_url, **options, protocol=2)
         else:
             client = embedded_redis.connect(app.instance_path, settings.redis_socket_timeout)
         app.extensions["redis"] = client
+        app.extensions["redis_cache"] = ClientSideCache(client, redis_keys.CLIENT_CACHED_PREFIXES, tracker)
 
     @property
     def client(self) -> redis.Redis:
         """The current app's client."""
         return current_app.extensions["redis"]
 
+    @property
+    def cache(self) -> ClientSideCache:
+        """The current app's client-side cache of the hot keys."""
+        return current_app.extensions["redis_cache"]
+
+
+class RouteLimiter(Limiter):
+    """Flask-Limiter for limits declared on routes only: other routes never reach the limiter.
+
+    Flask-Limiter checks every request before its view, for application-wide and default limits.
+    This service has none (each limit is declared on its route, where its decorator checks it), and
+    that check alone cost as much as a whole token validation, a route every other service calls on
+    every request. So do not configure default or application limits here: they would not apply.
+    """
+
+    def _check_request_limit(self, callable_name: str | None = None, in_middleware: bool = True) -> None:
+        if not in_middleware:
+            super()._check_request_limit(callable_name, in_middleware)
+
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 jwt = JWTManager()
-limiter = Limiter(key_func=client_ip)
+limiter = RouteLimiter(key_func=client_ip)
 redis_store = RedisStore()
 
 

@@ -10,9 +10,15 @@ PREFIX = "auth"
 RATE_LIMIT_PREFIX = f"{PREFIX}:rl"
 
 
+_REVOKED_SESSION = f"{PREFIX}:rs:"
+_USER_TOKEN_EPOCH = f"{PREFIX}:ue:"
+_USER_GRANTS_VERSION = f"{PREFIX}:uv:"
+_USER_PERMISSIONS = f"{PREFIX}:up:"
+
+
 def revoked_session(session_id: str) -> str:
     """Present while a session (one login and every token refreshed from it) is revoked."""
-    return f"{PREFIX}:rs:{session_id}"
+    return f"{_REVOKED_SESSION}{session_id}"
 
 
 def used_refresh_token(jti: str) -> str:
@@ -22,7 +28,7 @@ def used_refresh_token(jti: str) -> str:
 
 def user_token_epoch(user_id: str) -> str:
     """`<epoch>` or `<epoch>:<session id>`: tokens minted before the epoch are dead, but that session."""
-    return f"{PREFIX}:ue:{user_id}"
+    return f"{_USER_TOKEN_EPOCH}{user_id}"
 
 
 # The permission cache: an entry per user, stamped with the two versions it was computed under.
@@ -34,9 +40,13 @@ GRANTS_VERSION = f"{PREFIX}:gv"
 
 def user_grants_version(user_id: str) -> str:
     """A counter bumped whenever this user's own roles or permissions change."""
-    return f"{PREFIX}:uv:{user_id}"
+    return f"{_USER_GRANTS_VERSION}{user_id}"
 
 
 def user_permissions(user_id: str) -> str:
     """`<global version>:<user version>:<JSON>`: the user's combined permissions, as last computed."""
-    return f"{PREFIX}:up:{user_id}"
+    return f"{_USER_PERMISSIONS}{user_id}"
+
+
+# What every check reads, so each process keeps a copy that Redis invalidates on write (client_cache).
+CLIENT_CACHED_PREFIXES = (_REVOKED_SESSION, _USER_TOKEN_EPOCH, GRANTS_VERSION, _USER_GRANTS_VERSION, _USER_PERMISSIONS)

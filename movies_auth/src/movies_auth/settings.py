@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     trusted_proxies: int = Field(default=0, ge=0, description="Reverse proxies in front (1 behind nginx)")
     max_content_length: int = Field(default=64 * 1024, ge=1024)
     redis_socket_timeout: float = Field(default=0.5, gt=0)
+    redis_client_cache: bool = Field(
+        default=True, description="Serve token and permission checks from a per-process copy Redis invalidates"
+    )
     log_level: str = "INFO"
 
     @field_validator("jwt_access_token_expires", "jwt_refresh_token_expires", "permission_cache_ttl", mode="before")

@@ -3,7 +3,8 @@
 Other services ask on every request, so the answer must not cost a database query. Each user's
 combined permissions are cached in Redis, stamped with two versions: a global one, bumped by any
 role or permission change, and the user's own, bumped by a change to that user's grants. A read
-takes both versions and the entry in one round trip and trusts the entry only if its stamp matches.
+takes both versions and the entry at once, through the process's client-side copy (no round trip
+when warm), and trusts the entry only if its stamp matches.
 
 Versions are read before the database, and bumped only after a change commits, so an entry computed
 from data a concurrent change made stale always carries an old stamp: the next check recomputes it.
@@ -88,8 +89,7 @@ def holders_of(permission_name: str) -> Select:
 def _cached_rows(user_id: uuid.UUID) -> list[list[str]]:
     """`[id, name, description]` of each of the user's permissions: from the cache, or loaded into it."""
     key = str(user_id)
-    client = redis_store.client
-    global_version, user_version, entry = client.mget(
+    global_version, user_version, entry = redis_store.cache.mget(
         redis_keys.GRANTS_VERSION, redis_keys.user_grants_version(key), redis_keys.user_permissions(key)
     )
     stamp = f"{global_version or 0}:{user_version or 0}:"
@@ -99,7 +99,8 @@ def _cached_rows(user_id: uuid.UUID) -> list[list[str]]:
     rows = _load(user_id)
     if rows is None:
         raise NotFound("User not found")
-    client.set(redis_keys.user_permissions(key), stamp + json.dumps(rows, separators=(",", ":")), ex=_entry_ttl())
+    entry = stamp + json.dumps(rows, separators=(",", ":"))
+    redis_store.client.set(redis_keys.user_permissions(key), entry, ex=_entry_ttl())
     return rows
 
 

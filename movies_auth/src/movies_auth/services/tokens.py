@@ -95,11 +95,11 @@ def revoke_all_sessions(user_id: uuid.UUID | str, *, except_session: str | None 
 
 
 def is_revoked(claims: dict[str, Any]) -> bool:
-    """Whether a token (already checked for signature, expiry and type) has been revoked: one Redis read."""
+    """Whether a token (already checked for signature, expiry and type) has been revoked: one cached read."""
     session_id, epoch = claims.get(SESSION_CLAIM), claims.get(EPOCH_CLAIM)
     if not isinstance(session_id, str) or not isinstance(epoch, int):
         return True
-    session_revoked, user_epoch = redis_store.client.mget(
+    session_revoked, user_epoch = redis_store.cache.mget(
         redis_keys.revoked_session(session_id), redis_keys.user_token_epoch(claims["sub"])
     )
     if session_revoked is not None:

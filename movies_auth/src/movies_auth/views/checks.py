@@ -6,7 +6,6 @@ import uuid
 
 from flask import Blueprint
 
-from movies_auth.extensions import limiter
 from movies_auth.guards import owner_or_admin_required
 from movies_auth.openapi import accepts, responds
 from movies_auth.schemas import PermissionCheckQuerySchema, PermissionCheckSchema, PermissionSchema
@@ -16,7 +15,6 @@ bp = Blueprint("checks", __name__, url_prefix="/auth/api/v1/users")
 
 
 @bp.get("/<user_id>/combined_permissions")
-@limiter.exempt
 @owner_or_admin_required
 @responds(200, PermissionSchema, many=True)
 def combined_permissions(user_id: uuid.UUID) -> tuple[access.GrantedPermission, ...]:
@@ -25,7 +23,6 @@ def combined_permissions(user_id: uuid.UUID) -> tuple[access.GrantedPermission, 
 
 
 @bp.get("/<user_id>/combined_permissions/validation")
-@limiter.exempt
 @owner_or_admin_required
 @accepts(PermissionCheckQuerySchema, location="query")
 @responds(200, PermissionCheckSchema)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from movies_auth.extensions import limiter
 from movies_auth.openapi import responds
 from movies_auth.schemas import HealthSchema
 from movies_auth.services.readiness import check_stores
@@ -13,7 +12,6 @@ bp = Blueprint("health", __name__, url_prefix="/auth")
 
 
 @bp.get("/healthz")
-@limiter.exempt
 @responds(200, HealthSchema)
 def healthz() -> dict:
     """Liveness: the process answers."""
@@ -21,7 +19,6 @@ def healthz() -> dict:
 
 
 @bp.get("/readyz")
-@limiter.exempt
 @responds(200, HealthSchema, also=[503])
 def readyz() -> tuple[dict, int]:
     """Readiness: the database and Redis both answer; 503 naming the one that does not."""

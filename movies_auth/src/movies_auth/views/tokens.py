@@ -77,7 +77,6 @@ def logout_everywhere() -> None:
 
 
 @bp.get("/validation")
-@limiter.exempt
 @token_required("access")
 @responds(200, MessageSchema)
 def validate() -> dict:

@@ -1,0 +1,159 @@
+"""Client-side caching of the hot Redis keys, kept exact by Redis itself (server-assisted invalidation).
+
+Every token and permission check reads a few keys that almost never change: is this session revoked,
+what is the user's token epoch, which permissions does the user hold. A network round trip to Redis
+costs as much as the rest of the request, so each process keeps the values it has read, and Redis
+tells it of every write to those keys over one dedicated connection (`CLIENT TRACKING ... BCAST` on the
+key prefixes, notices published on `__redis__:invalidate`).
+
+Every read first drains the notices waiting on that connection (a non-blocking poll, no round trip),
+so a write that has returned to its caller is seen by the very next read in every process. A read
+that raced a notice is not kept; a lost or silent tracking connection empties the cache and sends
+reads straight to Redis until tracking is back, so no outage can leave a stale value behind.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Sequence
+
+import redis
+
+log = logging.getLogger(__name__)
+
+INVALIDATION_CHANNEL = "__redis__:invalidate"
+_MISSING = object()
+
+
+class ClientSideCache:
+    """`mget` through a per-process copy of keys under `prefixes`, invalidated by Redis on every write.
+
+    `tracker` is a client of the same server for the tracking connection, speaking RESP2 (notices arrive
+    as pub/sub messages); without one, every read goes straight to Redis.
+    """
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        prefixes: Sequence[str],
+        tracker: redis.Redis | None = None,
+        *,
+        max_entries: int = 100_000,
+        heartbeat: float = 0.5,
+        retry_after: float = 0.5,
+    ) -> None:
+        self._client, self._tracker = client, tracker
+        self._prefixes = tuple(prefixes)
+        self._max_entries = max_entries
+        # A pong proves every notice sent before its PING has arrived. Local values are trusted only
+        # while the last pong is younger than a heartbeat, so even a connection that dies silently
+        # leaves them stale for at most that long; a PING unanswered for two heartbeats drops it.
+        self._heartbeat, self._retry_after = heartbeat, retry_after
+        self._lock = threading.Lock()
+        self._entries: dict[str, str | None] = {}
+        # Bumped by every notice: a value read from Redis is kept only if no notice arrived meanwhile.
+        self._generation = 0
+        self._connection: redis.Connection | None = None
+        self._pid = os.getpid()
+        self._last_pong = self._next_attempt = 0.0
+        self._ping_sent: float | None = None
+
+    def mget(self, *keys: str) -> list[str | None]:
+        """The values of `keys`, from the local copy when every one is there, else from Redis."""
+        with self._lock:
+            tracking = self._sync()
+            if tracking:
+                values = [self._entries.get(key, _MISSING) for key in keys]
+                if _MISSING not in values:
+                    return values  # type: ignore[return-value]
+            generation = self._generation
+        values = self._client.mget(keys)
+        if tracking:
+            with self._lock:
+                if generation == self._generation and self._connection is not None:
+                    if len(self._entries) + len(keys) > self._max_entries:
+                        self._entries.clear()
+                    self._entries.update(zip(keys, values, strict=True))
+        return values
+
+    @property
+    def tracking(self) -> bool:
+        """Whether reads are served locally now (Redis is tracking this process's keys)."""
+        with self._lock:
+            return self._sync()
+
+    def close(self) -> None:
+        """Drop the tracking connection and every cached value."""
+        with self._lock:
+            self._lose_tracking()
+
+    def _sync(self) -> bool:
+        """Apply every notice waiting on the tracking connection; whether the local copy can be trusted."""
+        if self._tracker is None:
+            return False
+        if self._pid != os.getpid():  # a forked child must not share its parent's socket
+            self._pid, self._connection = os.getpid(), None
+            self._entries.clear()
+        now = time.monotonic()
+        if self._connection is None and not self._start_tracking(now):
+            return False
+        try:
+            while self._connection.can_read(timeout=0):
+                self._apply(self._connection.read_response())
+            if self._ping_sent is None and now - self._last_pong > self._heartbeat / 2:
+                self._connection.send_command("PING")
+                self._ping_sent = now
+            elif self._ping_sent is not None and now - self._ping_sent > 2 * self._heartbeat:
+                raise redis.ConnectionError("the tracking connection stopped answering")
+        except (redis.RedisError, OSError) as error:
+            log.warning("Redis client-side cache off until tracking is back: %s", error)
+            self._lose_tracking()
+            return False
+        return time.monotonic() - self._last_pong < self._heartbeat
+
+    def _apply(self, message: list) -> None:
+        kind = message[0]
+        if kind == "pong":
+            self._last_pong, self._ping_sent = time.monotonic(), None
+        elif kind == "message" and message[1] == INVALIDATION_CHANNEL:
+            self._generation += 1
+            if message[2] is None:  # FLUSHDB / FLUSHALL: everything may have changed
+                self._entries.clear()
+            else:
+                for key in message[2]:
+                    self._entries.pop(key, None)
+
+    def _start_tracking(self, now: float) -> bool:
+        if now < self._next_attempt:  # Redis refused us a moment ago: do not ask on every read
+            return False
+        prefixes = [part for prefix in self._prefixes for part in ("PREFIX", prefix)]
+        connection = self._tracker.connection_pool.make_connection()
+        try:
+            connection.connect()
+            connection.send_command("CLIENT", "ID")
+            client_id = connection.read_response()
+            connection.send_command("CLIENT", "TRACKING", "ON", "REDIRECT", client_id, "BCAST", *prefixes)
+            connection.read_response()
+            connection.send_command("SUBSCRIBE", INVALIDATION_CHANNEL)
+            connection.read_response()
+        except (redis.RedisError, OSError) as error:
+            log.warning("Redis client-side cache off: cannot start tracking: %s", error)
+            connection.disconnect()
+            self._next_attempt = now + self._retry_after
+            return False
+        # Values read before tracking began were never watched.
+        self._entries.clear()
+        self._generation += 1
+        self._connection = connection
+        self._last_pong, self._ping_sent = now, None
+        return True
+
+    def _lose_tracking(self) -> None:
+        if self._connection is not None:
+            self._connection.disconnect()
+        self._connection = None
+        self._entries.clear()
+        self._generation += 1
