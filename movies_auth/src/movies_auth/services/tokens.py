@@ -14,6 +14,7 @@ Every key lives at least as long as the longest-lived token it can kill (a refre
 
 from __future__ import annotations
 
+import secrets
 import time
 import uuid
 from dataclasses import dataclass
@@ -59,7 +60,7 @@ def start_session(user_id: uuid.UUID) -> TokenPair:
     """Start a new session for the user and return its first pair of tokens."""
     value = redis_store.client.get(redis_keys.user_token_epoch(str(user_id)))
     epoch = int(value.partition(":")[0]) if value else 0
-    return _issue(str(user_id), uuid.uuid4().hex, epoch)
+    return _issue(str(user_id), _new_session_id(), epoch)
 
 
 def rotate(refresh_claims: dict[str, Any]) -> TokenPair:
@@ -117,6 +118,12 @@ def _issue(user_id: str, session_id: str, epoch: int) -> TokenPair:
         refresh_token=create_refresh_token(identity=user_id, additional_claims=claims),
         expires_in=int(current_settings().jwt_access_token_expires.total_seconds()),
     )
+
+
+def _new_session_id() -> str:
+    # 128 random bits in 22 characters: a revoked session's Redis key then fits a smaller allocation
+    # (about 117 bytes per revocation in all, against 133 for a hex uuid).
+    return secrets.token_urlsafe(16)
 
 
 def _remaining_life(claims: dict[str, Any]) -> int:
