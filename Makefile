@@ -52,6 +52,7 @@ test: install
 	$(BIN)/pytest tests
 
 bench: install
+	$(BIN)/pip install --quiet -r bench/requirements.txt
 	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) $(BIN)/python bench/run.py $(BENCH_ARGS)
 
 lint: install

@@ -2,41 +2,55 @@
 Redis, driven by wrk at fixed concurrency, each row reported as a ratio to a constant-JSON Flask app measured in
 the same run under the identical gunicorn settings.
 
-    python bench/run.py [--duration 10] [--connections 32] [--threads 2]
+    python bench/run.py [--duration 10] [--connections 32] [--threads 2] [--scale]
 
 DATABASE_URL (a server the benchmark may create databases on) and REDIS_URL (a database it may wipe, and the
-next one) say where; the results go to bench/results/<time>.json as well as to the terminal.
+next one) say where. The table and the target checks go to the terminal, and to bench/results/<time>.json and
+<time>.png. `--scale` then fills the stores to a million users, five million login-history rows and a million
+live revocations, and measures the auth rows again.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
+import platform
 import re
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote
 
 import httpx
 import psycopg
 import redis
-from argon2 import PasswordHasher
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))
+
+from harness import Process, free_port, fresh_database, fresh_redis  # noqa: E402
+from movies_auth.models import LoginAttempt, User  # noqa: E402
+from movies_auth.services.passwords import Passwords  # noqa: E402
+from movies_auth.settings import Settings  # noqa: E402
+
+from movies_auth import redis_keys  # noqa: E402
+
 BIN = Path(sys.executable).parent
 RESULTS = REPO / "bench" / "results"
 PASSWORD = "benchmark password 1"
-ROOT_EMAIL = "bench-root@example.com"
+ROOT_EMAIL, VIEWER_EMAIL = "bench-root@example.com", "bench-viewer@example.com"
+GENEROUS = "100000000 per minute"  # the login rows measure logins, not the limiter's refusals
+SCALE = {"users": 1_000_000, "login_history": 5_000_000, "revocations": 1_000_000}
 
 
 @dataclass
@@ -46,73 +60,89 @@ class Row:
     p50_ms: float
     p99_ms: float
     errors: int
-    ratio: float = 0.0  # req/s against the reference's
+    connections: int
+    # Rows at the common concurrency are measured right after the reference, so both see the same machine.
+    reference_rps: float | None = None
+    reference_p99_ms: float | None = None
+
+    @property
+    def ratio(self) -> float | None:
+        """req/s against the reference's, measured just before."""
+        return self.requests_per_second / self.reference_rps if self.reference_rps else None
 
 
-class Server:
-    """A server process started with a command, stopped with its whole process group."""
+@dataclass
+class Target:
+    name: str
+    measured: float
+    limit: float
+    met: bool
 
-    def __init__(self, name: str, command: list[str], env: dict[str, str], ready_url: str, log: Path) -> None:
-        self.name, self.command, self.env, self.ready_url, self.log = name, command, env, ready_url, log
-        self.process: subprocess.Popen | None = None
+    @classmethod
+    def at_least(cls, name: str, measured: float, limit: float) -> Target:
+        return cls(f"{name} >= {limit}", measured, limit, measured >= limit)
 
-    def __enter__(self) -> Server:
-        with self.log.open("a") as output:
-            self.process = subprocess.Popen(self.command, env=self.env, cwd=REPO, stdout=output,
-                                            stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                sys.exit(f"{self.name} exited:\n{self.log.read_text()[-3000:]}")
-            try:
-                if httpx.get(self.ready_url, timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        sys.exit(f"{self.name} did not start:\n{self.log.read_text()[-3000:]}")
-
-    def __exit__(self, *_: object) -> None:
-        self.stop()
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            self.process.wait(timeout=30)
+    @classmethod
+    def at_most(cls, name: str, measured: float, limit: float) -> Target:
+        return cls(f"{name} <= {limit}", measured, limit, measured <= limit)
 
 
 class Wrk:
-    """wrk at one fixed concurrency for every row, so rows compare."""
+    """wrk at one fixed concurrency for every row, so rows compare; a row may ask for fewer connections."""
 
-    def __init__(self, duration: int, connections: int, threads: int, scratch: Path) -> None:
+    def __init__(self, duration: int, connections: int, threads: int, scratch: Path, reference_url: str) -> None:
         self.binary = shutil.which("wrk") or sys.exit("wrk is not installed (Debian package wrk)")
         self.duration, self.connections, self.threads, self.scratch = duration, connections, threads, scratch
+        self.reference_url = reference_url
+        self.references: list[Row] = []
+
+    def compared(self, name: str, url: str, **kwargs: object) -> Row:
+        """The reference, then this row: a pair measured back to back, so the ratio holds on a noisy machine."""
+        reference = self.run("reference: constant JSON", self.reference_url, warm_up=not self.references)
+        self.references.append(reference)
+        row = self.run(name, url, **kwargs)
+        row.reference_rps, row.reference_p99_ms = reference.requests_per_second, reference.p99_ms
+        return row
 
     def run(
         self, name: str, url: str, *, method: str = "GET", headers: dict | None = None, body: str = "",
-        connections: int | None = None,
+        connections: int | None = None, script: Callable[[], str] | None = None, warm_up: bool = True,
     ) -> Row:  # fmt: skip
-        """Warm the server up (every worker started, every cache filled), then measure."""
-        script = self.scratch / f"{uuid.uuid4().hex}.lua"
-        lines = [f"wrk.method = {json.dumps(method)}", f"wrk.body = {json.dumps(body)}"]
-        lines += [f"wrk.headers[{json.dumps(key)}] = {json.dumps(value)}" for key, value in (headers or {}).items()]
-        script.write_text("\n".join(lines) + "\n")
+        """Warm the server up (every worker started, every cache filled), then measure.
+
+        `script`, when given, makes the Lua script of each of the two runs (a refresh chain needs a fresh one).
+        """
         connections = connections or self.connections
         threads = min(self.threads, connections)
         outputs = []
-        for seconds in (2, self.duration):
+        for seconds in (2, self.duration) if warm_up else (self.duration,):
+            lua = self.scratch / f"{uuid.uuid4().hex}.lua"
+            lua.write_text(script() if script else request_script(method, headers or {}, body))
             command = [self.binary, f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
-                       "--latency", "-s", str(script), url]  # fmt: skip
+                       "--latency", "-s", str(lua), url]  # fmt: skip
             outputs.append(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
-        return Row(name, *parse_wrk(outputs[-1]))
+        return Row(name, *parse_wrk(outputs[-1]), connections=connections)
 
 
-def gunicorn_server(
-    name: str, config: str, app: str, env: dict[str, str], port: int, health: str, scratch: Path, *options: str
-) -> Server:
-    """`app` under gunicorn with the config file production uses, on a loopback port."""
-    command = [str(BIN / "gunicorn"), "-c", config, *options, app]
-    env = env | {"GUNICORN_BIND": f"127.0.0.1:{port}"}
-    return Server(name, command, env, f"http://127.0.0.1:{port}{health}", scratch / f"{port}.log")
+def request_script(method: str, headers: dict[str, str], body: str) -> str:
+    """A wrk script sending one fixed request."""
+    lines = [f"wrk.method = {json.dumps(method)}", f"wrk.body = {json.dumps(body)}"]
+    lines += [f"wrk.headers[{json.dumps(key)}] = {json.dumps(value)}" for key, value in headers.items()]
+    return "\n".join(lines) + "\n"
+
+
+def refresh_chain_script(refresh_token: str) -> str:
+    """A wrk script (one connection) exchanging each refresh token for the next, as a client does."""
+    return f"""
+token = {json.dumps(refresh_token)}
+request = function()
+  return wrk.format("POST", nil, {{["Authorization"] = "Bearer " .. token}}, "")
+end
+response = function(status, headers, body)
+  local next_token = string.match(body, '"refresh_token"%s*:%s*"([^"]+)"')
+  if next_token then token = next_token end
+end
+"""
 
 
 def parse_wrk(output: str) -> tuple[float, float, float, int]:
@@ -129,33 +159,116 @@ def parse_wrk(output: str) -> tuple[float, float, float, int]:
     return rate, latency("50"), latency("99"), errors
 
 
-def fresh_database(server_url: str, name: str) -> str:
-    parts = urlsplit(server_url)
-    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{name}"')
-    return urlunsplit(parts._replace(path=f"/{name}"))
+def gunicorn(name: str, config: Path, app: str, env: dict[str, str], health: str, scratch: Path, *options: str):
+    """`app` under gunicorn with the config file production uses, on a free loopback port; (process, base URL)."""
+    port = free_port()
+    command = [str(BIN / "gunicorn"), "-c", str(config), *options, app]
+    env = env | {"GUNICORN_BIND": f"127.0.0.1:{port}"}
+    url = f"http://127.0.0.1:{port}"
+    return Process(name, command, REPO, env, scratch / f"{name}.log", url + health), url
 
 
-def fresh_redis(url: str, offset: int) -> str:
-    parts = urlsplit(url)
-    database = urlunsplit(parts._replace(path=f"/{(int(parts.path.strip('/') or 0) + offset) % 16}"))
-    redis.Redis.from_url(database).flushdb()
-    return database
+def auth_settings(env: dict[str, str]) -> Settings:
+    """movies_auth's settings as the benchmarked server reads them from `env`."""
+    fields = {name.lower(): value for name, value in env.items() if name.lower() in Settings.model_fields}
+    return Settings(_env_file=None, **fields)
 
 
-def argon2_hash_ms(env: dict[str, str]) -> float:
+def argon2_hash_ms(settings: Settings) -> float:
     """The median time of one argon2id hash at the parameters movies_auth is configured with."""
-    from movies_auth.settings import Settings
-
-    settings = Settings(_env_file=None, **{k.lower(): v for k, v in env.items() if k.startswith("ARGON2_")})
-    hasher = PasswordHasher(settings.argon2_time_cost, settings.argon2_memory_cost, settings.argon2_parallelism)
+    passwords = Passwords(settings)
     times = []
     for _ in range(7):
         started = time.perf_counter()
-        hasher.hash(PASSWORD)
+        passwords.hash(PASSWORD)
         times.append((time.perf_counter() - started) * 1000)
     return statistics.median(times)
+
+
+def after_grant_changes(api: str, viewer: dict, root_headers: dict, condition: str, checks: int = 300) -> Row:
+    """Permission checks, one at a time, each right after a grant change made every cached answer stale."""
+    path = f"{api}/users/{viewer['uuid']}/combined_permissions/validation?permissions={condition}"
+    toggle = f"{api}/roles/subscriber/permissions"
+    times = []
+    with httpx.Client(timeout=30) as client:
+        client.post(f"{api}/permissions", json={"name": "bench_toggle"}, headers=root_headers)
+        for number in range(checks):
+            if number % 2:
+                client.delete(f"{toggle}/bench_toggle", headers=root_headers).raise_for_status()
+            else:
+                client.post(toggle, json={"name": "bench_toggle"}, headers=root_headers).raise_for_status()
+            started = time.perf_counter()
+            answer = client.get(path, headers=viewer["headers"])
+            times.append((time.perf_counter() - started) * 1000)
+            if answer.json() != {"valid": True}:
+                raise RuntimeError(f"unexpected answer to a permission check: {answer.text}")
+    quantiles = statistics.quantiles(times, n=100)
+    return Row("permission validation after a grant change", 1000 / statistics.mean(times), quantiles[49],
+               quantiles[98], 0, connections=1)  # fmt: skip
+
+
+def auth_rows(wrk: Wrk, auth_url: str, viewer: dict, root_headers: dict, label: str = "") -> list[Row]:
+    """Every movies_auth row: health, the two validations (warm, and after a grant change), login, refresh."""
+    api = f"{auth_url}/auth/api/v1"
+    condition = quote(json.dumps({"any": ["pro_read"]}))
+    check = f"{api}/users/{viewer['uuid']}/combined_permissions/validation?permissions={condition}"
+    credentials = {"email": VIEWER_EMAIL, "password": PASSWORD}
+
+    def fresh_refresh_chain() -> str:
+        return refresh_chain_script(httpx.post(f"{api}/auth_token", json=credentials).json()["refresh_token"])
+
+    rows = [
+        wrk.compared("/auth/healthz", f"{auth_url}/auth/healthz"),
+        wrk.compared("token validation", f"{api}/auth_token/validation", headers=viewer["headers"]),
+        wrk.compared("permission validation (warm)", check, headers=viewer["headers"]),
+        after_grant_changes(api, viewer, root_headers, condition),
+        # One at a time: latency is then the server's time per login, to set beside one hash.
+        wrk.run(
+            "login (one at a time)",
+            f"{api}/auth_token",
+            method="POST",
+            body=json.dumps(credentials),
+            headers={"Content-Type": "application/json"},
+            connections=1,
+        ),
+        wrk.run("refresh (one chain)", f"{api}/auth_token/token_refresh", connections=1, script=fresh_refresh_chain),
+    ]
+    for row in rows:
+        row.name += label
+    return rows
+
+
+def fill_to_scale(database_url: str, redis_url: str, settings: Settings) -> float:
+    """Bulk-load users, login history and live revocations; Redis bytes per revocation (INFO memory)."""
+    password_hash = Passwords(settings).hash(PASSWORD)
+    per_user = SCALE["login_history"] // SCALE["users"]
+    started = time.monotonic()
+    with psycopg.connect(database_url, autocommit=True) as connection:
+        connection.execute(
+            f"INSERT INTO {User.__tablename__} (id, email, password_hash, created_at) "
+            "SELECT gen_random_uuid(), 'scale-' || n || '@example.com', %s, now() FROM generate_series(1, %s) n",
+            (password_hash, SCALE["users"]),
+        )
+        connection.execute(
+            f"INSERT INTO {LoginAttempt.__tablename__} (id, user_id, email, time, ip_address, user_agent, success) "
+            "SELECT gen_random_uuid(), u.id, u.email, now() - random() * interval '365 days', '10.0.0.1', "
+            f"'bench', random() > 0.2 FROM {User.__tablename__} u CROSS JOIN generate_series(1, %s) "
+            "WHERE u.email LIKE 'scale-%%'",
+            (per_user,),
+        )
+        connection.execute("VACUUM ANALYZE")
+    print(f"  PostgreSQL filled in {time.monotonic() - started:.0f} s", flush=True)
+
+    client = redis.Redis.from_url(redis_url)
+    before = client.info("memory")["used_memory"]
+    lifetime = int(settings.jwt_refresh_token_expires.total_seconds())
+    for batch in range(0, SCALE["revocations"], 10_000):
+        pipeline = client.pipeline(transaction=False)
+        for _ in range(batch, batch + 10_000):
+            pipeline.set(redis_keys.revoked_session(uuid.uuid4().hex), 1, ex=lifetime)
+        pipeline.execute()
+    after = client.info("memory")["used_memory"]
+    return (after - before) / SCALE["revocations"]
 
 
 def main() -> None:
@@ -163,20 +276,16 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10, help="seconds per row")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--scale", action="store_true", help="then fill the stores to scale and rerun the auth rows")
     options = parser.parse_args()
 
     database_url, redis_url = os.environ.get("DATABASE_URL", ""), os.environ.get("REDIS_URL", "")
     if not database_url.startswith("postgresql") or not redis_url.startswith("redis"):
         sys.exit("make bench needs real PostgreSQL and Redis: set DATABASE_URL and REDIS_URL")
     scratch = Path(tempfile.mkdtemp(prefix="movies-bench-"))
-    wrk = Wrk(options.duration, options.connections, options.threads, scratch)
-    ports = iter(range(18500, 18600))
-    auth_config, movies_config = (
-        str(REPO / "movies_auth/gunicorn.conf.py"),
-        str(REPO / "movies_async_api/gunicorn.conf.py"),
-    )
+    auth_config, movies_config = REPO / "movies_auth/gunicorn.conf.py", REPO / "movies_async_api/gunicorn.conf.py"
 
-    auth_port, reference_port, movies_port = next(ports), next(ports), next(ports)
+    # Production settings, as .env.prod.example sets them (logs at INFO, to a file as a container's would go).
     auth_env = os.environ | {
         "APP_ENV": "production",
         "FLASK_APP": "movies_auth",
@@ -184,91 +293,177 @@ def main() -> None:
         "DATABASE_URL": fresh_database(database_url, "movies_bench_auth"),
         "REDIS_URL": fresh_redis(redis_url, 1),
         "JWT_SECRET_KEY": uuid.uuid4().hex * 2,
-        "RATE_LIMITS_ENABLED": "false",  # the login row measures logins, not the limiter's refusals
-        "LOG_LEVEL": "WARNING",
+        "LOGIN_RATE_LIMIT_PER_IP": GENEROUS,
+        "LOGIN_RATE_LIMIT_PER_ACCOUNT": GENEROUS,
+        "LOG_LEVEL": "INFO",
     }
+    auth, auth_url = gunicorn("movies_auth", auth_config, "movies_auth.wsgi:app", auth_env, "/auth/healthz", scratch)
     movies_env = os.environ | {
         "APP_ENV": "production",
         "INSTANCE_PATH": str(scratch / "movies"),
         "DATABASE_URL": fresh_database(database_url, "movies_bench_movies"),
         "REDIS_URL": fresh_redis(redis_url, 0),
-        "AUTH_SERVICE_URL": f"http://127.0.0.1:{auth_port}",
-        "LOG_LEVEL": "WARNING",
+        "AUTH_SERVICE_URL": auth_url,
+        "LOG_LEVEL": "INFO",
     }
+    movies, movies_url = gunicorn("movies API", movies_config, "movies_async_api.main:app", movies_env,
+                                  "/api/healthz", scratch)  # fmt: skip
+    reference, reference_url = gunicorn("reference", auth_config, "reference_app:app", auth_env, "/reference",
+                                        scratch, "--pythonpath", str(REPO / "bench"))  # fmt: skip
     superuser = ["--email", ROOT_EMAIL, "--password", PASSWORD, "--first-name", "Bench", "--last-name", "Root"]
-    setup = [(["flask", "app", "init"], auth_env), (["flask", "superuser", "create", *superuser], auth_env),
-             (["movies-api", "demo", "--films", "1000"], movies_env)]  # fmt: skip
-    for command, env in setup:
+    for command, env in [(["flask", "app", "init"], auth_env), (["flask", "superuser", "create", *superuser], auth_env),
+                         (["movies-api", "demo", "--films", "1000"], movies_env)]:  # fmt: skip
         subprocess.run([str(BIN / command[0]), *command[1:]], env=env, check=True, capture_output=True)
 
+    wrk = Wrk(options.duration, options.connections, options.threads, scratch, f"{reference_url}/reference")
+    print("measuring; each row is a 2 s warm-up, then", options.duration, "s", flush=True)
     rows: list[Row] = []
-    auth_url, movies_url = f"http://127.0.0.1:{auth_port}", f"http://127.0.0.1:{movies_port}"
-    api = f"{auth_url}/auth/api/v1"
-    reference = gunicorn_server("reference", auth_config, "reference_app:app", auth_env, reference_port, "/reference",
-                                scratch, "--pythonpath", str(REPO / "bench"))  # fmt: skip
-    with reference:
-        rows.append(wrk.run("reference: constant JSON", f"http://127.0.0.1:{reference_port}/reference"))
+    scaled: list[Row] = []
+    bytes_per_revocation = None
+    with reference, auth, movies:
+        api = f"{auth_url}/auth/api/v1"
+        httpx.post(f"{api}/users", json={"email": VIEWER_EMAIL, "password": PASSWORD}).raise_for_status()
+        viewer = _log_in(api, VIEWER_EMAIL)
+        root = _log_in(api, ROOT_EMAIL)
+        httpx.post(f"{api}/users/{viewer['uuid']}/roles", json={"name": "subscriber"},
+                   headers=root["headers"]).raise_for_status()  # fmt: skip
 
-    auth = gunicorn_server("movies_auth", auth_config, "movies_auth.wsgi:app", auth_env, auth_port, "/auth/healthz",
-                           scratch)  # fmt: skip
-    movies = gunicorn_server("movies API", movies_config, "movies_async_api.main:app", movies_env, movies_port,
-                             "/api/healthz", scratch)  # fmt: skip
-    with auth, movies, httpx.Client(base_url=api, timeout=30) as client:
-        email = "bench-viewer@example.com"
-        user = client.post("/users", json={"email": email, "password": PASSWORD}).json()
-        token = client.post("/auth_token", json={"email": email, "password": PASSWORD}).json()["access_token"]
-        root = client.post("/auth_token", json={"email": ROOT_EMAIL, "password": PASSWORD}).json()["access_token"]
-        client.post(
-            f"/users/{user['uuid']}/roles", json={"name": "subscriber"}, headers={"Authorization": f"Bearer {root}"}
-        )
-        bearer = {"Authorization": f"Bearer {token}"}
-
-        rows.append(wrk.run("/auth/healthz", f"{auth_url}/auth/healthz"))
-        rows.append(wrk.run("token validation", f"{api}/auth_token/validation", headers=bearer))
-        condition = quote(json.dumps({"any": ["pro_read"]}))
-        check = f"{api}/users/{user['uuid']}/combined_permissions/validation?permissions={condition}"
-        rows.append(wrk.run("permission validation (warm)", check, headers=bearer))
-        # One login at a time: its latency is then the server's time per login, to set beside one hash.
-        login_body = json.dumps({"email": email, "password": PASSWORD})
-        rows.append(wrk.run("login (one at a time)", f"{api}/auth_token", method="POST", body=login_body,
-                            headers={"Content-Type": "application/json"}, connections=1))  # fmt: skip
-
+        rows += auth_rows(wrk, auth_url, viewer, root["headers"])
         films = f"{movies_url}/api/v1/films?page_size=50"
-        rows.append(wrk.run("movies: film list, anonymous", films))
-        rows.append(wrk.run("movies: film list, subscriber", films, headers=bearer))
+        rows.append(wrk.compared("movies: film list, anonymous", films))
+        rows.append(wrk.compared("movies: film list, subscriber", films, headers=viewer["headers"]))
+        if options.scale:
+            print("filling the stores to scale ...", flush=True)
+            bytes_per_revocation = fill_to_scale(auth_env["DATABASE_URL"], auth_env["REDIS_URL"],
+                                                 auth_settings(auth_env))  # fmt: skip
+            scaled = auth_rows(wrk, auth_url, viewer, root["headers"], label=" @ scale")
         auth.stop()
-        rows.append(wrk.run("movies: film list, subscriber, auth stopped", films, headers=bearer))
+        rows.append(wrk.compared("movies: film list, subscriber, auth stopped", films, headers=viewer["headers"]))
 
-    hash_ms = argon2_hash_ms(auth_env)
-    report(rows, hash_ms, options)
+    hash_ms = argon2_hash_ms(auth_settings(auth_env))
+    report(reference_row(wrk.references), rows, scaled, hash_ms, bytes_per_revocation, options)
     shutil.rmtree(scratch, ignore_errors=True)
 
 
-def report(rows: list[Row], hash_ms: float, options: argparse.Namespace) -> None:
-    """Print the table and write it, with the run's conditions, as JSON under bench/results/."""
-    baseline = rows[0].requests_per_second
-    for row in rows:
-        row.ratio = row.requests_per_second / baseline
-    width = max(len(row.name) for row in rows)
-    print(f"\n{'row':<{width}}  {'req/s':>9}  {'p50 ms':>8}  {'p99 ms':>8}  {'errors':>6}  {'x ref':>6}")
-    for row in rows:
-        print(f"{row.name:<{width}}  {row.requests_per_second:>9.0f}  {row.p50_ms:>8.2f}  {row.p99_ms:>8.2f}  "
-              f"{row.errors:>6}  {row.ratio:>6.2f}")  # fmt: skip
-    login = next(row for row in rows if row.name.startswith("login"))
-    print(f"\nlogin: {login.p50_ms:.1f} ms (p50, one at a time) against one argon2id hash: {hash_ms:.1f} ms "
-          f"({login.p50_ms / hash_ms:.2f} x)")  # fmt: skip
+def reference_row(references: list[Row]) -> Row:
+    """The reference as the table shows it: the median of its measurements in this run."""
+    return Row(
+        f"reference: constant JSON (median of {len(references)})",
+        statistics.median(row.requests_per_second for row in references),
+        statistics.median(row.p50_ms for row in references),
+        statistics.median(row.p99_ms for row in references),
+        sum(row.errors for row in references),
+        connections=references[0].connections,
+        reference_rps=statistics.median(row.requests_per_second for row in references),
+    )
+
+
+def _log_in(api: str, email: str) -> dict:
+    response = httpx.post(f"{api}/auth_token", json={"email": email, "password": PASSWORD})
+    response.raise_for_status()
+    token = response.json()["access_token"]
+    return {"uuid": _subject(token), "headers": {"Authorization": f"Bearer {token}"}}
+
+
+def _subject(token: str) -> str:
+    payload = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["sub"]
+
+
+def targets(rows: list[Row], scaled: list[Row], hash_ms: float, bytes_per_revocation: float | None) -> list[Target]:
+    """The issue's targets, each measured against a baseline from this same run."""
+    row = {row.name: row for row in rows}
+    validation = row["token validation"]
+    healthy, stopped = row["movies: film list, subscriber"], row["movies: film list, subscriber, auth stopped"]
+    checks = [
+        Target.at_least("token validation req/s / reference req/s", validation.ratio, 0.8),
+        Target.at_most("token validation p99 / reference p99", validation.p99_ms / validation.reference_p99_ms, 1.5),
+        Target.at_least(
+            "permission validation (warm) req/s / reference", row["permission validation (warm)"].ratio, 0.7
+        ),
+        Target.at_most("login time / one argon2id hash", row["login (one at a time)"].p50_ms / hash_ms, 1.15),
+        Target.at_most("film list p99: auth stopped / auth healthy", stopped.p99_ms / healthy.p99_ms, 1.2),
+    ]
+    for at_scale in scaled:
+        unscaled = row[at_scale.name.removesuffix(" @ scale")]
+        # Rows at full concurrency compare throughput; one-at-a-time rows compare their median latency.
+        if at_scale.connections == 1:
+            slower = at_scale.p50_ms / unscaled.p50_ms - 1
+        else:
+            slower = 1 - at_scale.requests_per_second / unscaled.requests_per_second
+        checks.append(Target.at_most(f"{at_scale.name}: slower than unscaled by", slower, 0.10))
+    if bytes_per_revocation is not None:
+        checks.append(Target.at_most("Redis bytes per live revocation", bytes_per_revocation, 120))
+    return checks
+
+
+def report(reference: Row, rows: list[Row], scaled: list[Row], hash_ms: float, bytes_per_revocation: float | None,
+           options: argparse.Namespace) -> None:  # fmt: skip
+    """Print the table and the targets; write them, with the run's conditions, as JSON and a PNG chart."""
+    checks = targets(rows, scaled, hash_ms, bytes_per_revocation)
+    rows = [reference, *rows]
+    width = max(len(row.name) for row in rows + scaled)
+    print(f"\n{'row':<{width}}  {'conns':>5}  {'req/s':>9}  {'p50 ms':>8}  {'p99 ms':>8}  {'errors':>6}  {'x ref':>6}")
+    for row in rows + scaled:
+        ratio = f"{row.ratio:>6.2f}" if row.ratio is not None else f"{'':>6}"
+        print(f"{row.name:<{width}}  {row.connections:>5}  {row.requests_per_second:>9.0f}  {row.p50_ms:>8.2f}  "
+              f"{row.p99_ms:>8.2f}  {row.errors:>6}  {ratio}")  # fmt: skip
+    print(f"\none argon2id hash at the configured parameters: {hash_ms:.1f} ms")
+    if bytes_per_revocation is not None:
+        print(f"Redis memory per live revocation: {bytes_per_revocation:.0f} bytes")
+    print("\ntargets:")
+    for check in checks:
+        print(f"  {'met   ' if check.met else 'MISSED'}  {check.name}: {check.measured:.2f}")
+
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    machine = {"cpus": os.cpu_count(), "processor": _processor(), "system": platform.platform()}
     result = {
         "time": stamp,
-        "machine": {"cpus": os.cpu_count(), "platform": sys.platform},
+        "machine": machine,
         "wrk": {"duration_s": options.duration, "connections": options.connections, "threads": options.threads},
         "argon2id_hash_ms": hash_ms,
-        "rows": [asdict(row) for row in rows],
+        "redis_bytes_per_revocation": bytes_per_revocation,
+        "rows": [asdict(row) | {"ratio": row.ratio} for row in rows + scaled],
+        "targets": [asdict(check) for check in checks],
     }
     path = RESULTS / f"{stamp}.json"
     path.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"written to {path.relative_to(REPO)}")
+    chart(rows + scaled, RESULTS / f"{stamp}.png", machine)
+    print(f"\nwritten to {path.relative_to(REPO)} and {path.with_suffix('.png').relative_to(REPO)}")
+
+
+def chart(rows: list[Row], path: Path, machine: dict) -> None:
+    """A bar chart of each row's req/s against the reference's, with the targets marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    compared = [row for row in rows if row.ratio is not None]
+    figure, axes = pyplot.subplots(figsize=(9, 0.45 * len(compared) + 1.5))
+    names = [row.name for row in compared][::-1]
+    ratios = [row.ratio for row in compared][::-1]
+    bars = axes.barh(names, ratios, color="#4878a8")
+    axes.bar_label(bars, labels=[f"{row.requests_per_second:.0f} req/s" for row in compared][::-1], padding=3)
+    for limit, label in ((0.8, "token validation target"), (0.7, "permission validation target")):
+        axes.axvline(limit, linestyle="--", color="#c44e52" if limit == 0.8 else "#dd8452", label=label)
+    axes.set_xlabel("req/s as a fraction of the constant-JSON reference (same run, same gunicorn settings)")
+    axes.set_xlim(0, max([1.0, *ratios]) * 1.3)
+    axes.set_title(f"make bench, {machine['cpus']} CPUs: {machine['processor']}", fontsize=9)
+    axes.legend(loc="lower right", fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+
+
+def _processor() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
 
 
 if __name__ == "__main__":

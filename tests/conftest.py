@@ -10,23 +10,20 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import signal
 import sqlite3
 import ssl
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import closing
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import httpx
-import psycopg
 import pytest
-import redis
+from harness import Process, free_port, fresh_database, fresh_redis
 
 REPO = Path(__file__).resolve().parents[1]
 NGINX = REPO / "nginx"
@@ -43,14 +40,6 @@ def require(tool: str) -> str:
     if os.environ.get("CI"):
         pytest.fail(f"{tool} is not installed; CI installs it (see .ci/run)")
     pytest.skip(f"{tool} is not installed (Debian package); CI runs this test")
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def render_nginx(directory: Path, **variables: str) -> subprocess.CompletedProcess:
@@ -90,45 +79,6 @@ def world_readable_directory() -> Path:
 
 
 @dataclass
-class Process:
-    """One server of the platform, started as its container starts it, with its output in a log file."""
-
-    name: str
-    command: list[str]
-    cwd: Path
-    env: dict[str, str]
-    log: Path
-    ready_url: str
-    process: subprocess.Popen | None = field(default=None, repr=False)
-
-    def start(self, timeout: float = 90) -> None:
-        with self.log.open("a") as output:
-            self.process = subprocess.Popen(
-                self.command, cwd=self.cwd, env=self.env, stdout=output, stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )  # fmt: skip
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"{self.name} exited:\n{self.log.read_text()[-4000:]}")
-            try:
-                if httpx.get(self.ready_url, timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"{self.name} did not become ready:\n{self.log.read_text()[-4000:]}")
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            self.process.wait(timeout=30)
-
-    def output(self) -> str:
-        return self.log.read_text()
-
-
-@dataclass
 class Platform:
     """nginx in front of movies_auth and the movies API, as deployed; tests talk to `url` only."""
 
@@ -148,22 +98,6 @@ class Platform:
         return subprocess.run(
             [str(VENV_BIN / "flask"), *args], env=self.auth_env, capture_output=True, text=True, timeout=120
         )
-
-
-def _fresh_database(server_url: str, name: str) -> str:
-    parts = urlsplit(server_url)
-    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{name}"')
-    return urlunsplit(parts._replace(path=f"/{name}"))
-
-
-def _redis_database(url: str, offset: int) -> str:
-    parts = urlsplit(url)
-    number = (int(parts.path.strip("/") or 0) + offset) % 16
-    fresh = urlunsplit(parts._replace(path=f"/{number}"))
-    redis.Redis.from_url(fresh).flushdb()
-    return fresh
 
 
 @pytest.fixture(scope="session")
@@ -187,8 +121,8 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
         "APP_ENV": "production",
         "FLASK_APP": "movies_auth",
         "INSTANCE_PATH": str(work / "auth-instance"),
-        "DATABASE_URL": _fresh_database(database_url, f"{base}_e2e_auth"),
-        "REDIS_URL": _redis_database(redis_url, 1),
+        "DATABASE_URL": fresh_database(database_url, f"{base}_e2e_auth"),
+        "REDIS_URL": fresh_redis(redis_url, 1),
         "JWT_SECRET_KEY": secrets.token_hex(32),
         "TRUSTED_PROXIES": "1",
         "GUNICORN_BIND": f"127.0.0.1:{ports['auth']}",
@@ -198,8 +132,8 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
         "PATH": path,
         "APP_ENV": "production",
         "INSTANCE_PATH": str(work / "movies-instance"),
-        "DATABASE_URL": _fresh_database(database_url, f"{base}_e2e_movies"),
-        "REDIS_URL": _redis_database(redis_url, 0),
+        "DATABASE_URL": fresh_database(database_url, f"{base}_e2e_movies"),
+        "REDIS_URL": fresh_redis(redis_url, 0),
         "AUTH_SERVICE_URL": f"http://127.0.0.1:{ports['auth']}",
         "GUNICORN_BIND": f"127.0.0.1:{ports['movies']}",
         "GUNICORN_WORKERS": "2",
