@@ -9,7 +9,9 @@ key prefixes, notices published on `__redis__:invalidate`).
 Every read first drains the notices waiting on that connection (a non-blocking poll, no round trip),
 so a write that has returned to its caller is seen by the very next read in every process. A read
 that raced a notice is not kept; a lost or silent tracking connection empties the cache and sends
-reads straight to Redis until tracking is back, so no outage can leave a stale value behind.
+reads straight to Redis until tracking is back, so no outage can leave a stale value behind. An idle
+worker's notices wait in Redis's output buffer for it; past the pub/sub buffer limit Redis drops the
+connection, and the worker starts over with an empty cache.
 """
 
 from __future__ import annotations

