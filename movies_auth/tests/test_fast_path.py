@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 import pytest
 
-from movies_auth import create_app
+from movies_auth import create_app, redis_keys
 from support import API, PASSWORD, give
 
 VALIDATION = f"{API}/auth_token/validation"
@@ -175,3 +175,18 @@ def test_a_revocation_racing_a_cache_fill_is_seen_by_the_next_check(client, work
 
     response = worker.get(VALIDATION, headers=account.headers)  # but what it kept is not trusted afterwards
     assert response.status_code == 401
+
+
+def test_a_mass_revocation_starts_the_cache_over_instead_of_replaying_it(app, client, workers, account):
+    worker = workers[0]
+    for _ in range(2):
+        assert worker.get(VALIDATION, headers=account.headers).status_code == 200
+    pipeline = app.extensions["redis"].pipeline(transaction=False)
+    for number in range(20_000):  # twice what a worker replays key by key
+        pipeline.set(redis_keys.revoked_session(f"mass-{number}"), 1, ex=60)
+    pipeline.execute()
+    assert client.delete(f"{API}/auth_token", headers=account.headers).status_code == 204
+
+    response = worker.get(VALIDATION, headers=account.headers)
+    assert response.status_code == 401
+    assert response.json == {"msg": "Token has been revoked"}

@@ -44,12 +44,16 @@ class ClientSideCache:
         tracker: redis.Redis | None = None,
         *,
         max_entries: int = 100_000,
+        max_backlog: int = 10_000,
         heartbeat: float = 0.5,
         retry_after: float = 0.5,
     ) -> None:
         self._client, self._tracker = client, tracker
         self._prefixes = tuple(prefixes)
         self._max_entries = max_entries
+        # Past this many keys waiting, dropping the connection (and its backlog, unread) and the cache
+        # costs less than parsing every notice: a mass revocation must not stall the next request.
+        self._max_backlog = max_backlog
         # A pong proves every notice sent before its PING has arrived. Local values are trusted only
         # while the last pong is younger than a heartbeat, so even a connection that dies silently
         # leaves them stale for at most that long; a PING unanswered for two heartbeats drops it.
@@ -103,8 +107,11 @@ class ClientSideCache:
         if self._connection is None and not self._start_tracking(now):
             return False
         try:
+            backlog = 0
             while self._connection.can_read(timeout=0):
-                self._apply(self._connection.read_response())
+                backlog += self._apply(self._connection.read_response())
+                if backlog > self._max_backlog:
+                    raise redis.ConnectionError(f"over {self._max_backlog} keys changed at once; starting over")
             if self._ping_sent is None and now - self._last_pong > self._heartbeat / 2:
                 self._connection.send_command("PING")
                 self._ping_sent = now
@@ -116,7 +123,8 @@ class ClientSideCache:
             return False
         return time.monotonic() - self._last_pong < self._heartbeat
 
-    def _apply(self, message: list) -> None:
+    def _apply(self, message: list) -> int:
+        """Apply one message from the tracking connection; how many keys it named."""
         kind = message[0]
         if kind == "pong":
             self._last_pong, self._ping_sent = time.monotonic(), None
@@ -124,9 +132,11 @@ class ClientSideCache:
             self._generation += 1
             if message[2] is None:  # FLUSHDB / FLUSHALL: everything may have changed
                 self._entries.clear()
-            else:
-                for key in message[2]:
-                    self._entries.pop(key, None)
+                return 1
+            for key in message[2]:
+                self._entries.pop(key, None)
+            return len(message[2])
+        return 0
 
     def _start_tracking(self, now: float) -> bool:
         if now < self._next_attempt:  # Redis refused us a moment ago: do not ask on every read
