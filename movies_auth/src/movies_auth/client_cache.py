@@ -85,17 +85,6 @@ class ClientSideCache:
                     self._entries.update(zip(keys, values, strict=True))
         return values
 
-    @property
-    def tracking(self) -> bool:
-        """Whether reads are served locally now (Redis is tracking this process's keys)."""
-        with self._lock:
-            return self._sync()
-
-    def close(self) -> None:
-        """Drop the tracking connection and every cached value."""
-        with self._lock:
-            self._lose_tracking()
-
     def _sync(self) -> bool:
         """Apply every notice waiting on the tracking connection; whether the local copy can be trusted."""
         if self._tracker is None:
