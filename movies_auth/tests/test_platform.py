@@ -168,6 +168,7 @@ PRODUCTION = {
     "app_env": "production",
     "database_url": "postgresql://auth@db/auth",
     "redis_url": "redis://redis:6379/0",
+    "jwt_keys_dir": "/var/lib/movies_auth/jwt-keys",
 }
 
 
@@ -182,7 +183,7 @@ PRODUCTION = {
 )
 def test_production_refuses_a_missing_short_or_example_secret(secret, message):
     with pytest.raises(ValidationError, match=message):
-        Settings(**PRODUCTION, jwt_secret_key=secret)
+        Settings(**PRODUCTION, jwt_algorithm="HS256", jwt_secret_key=secret)
 
 
 @pytest.mark.parametrize("store", ["database_url", "redis_url"])
@@ -191,8 +192,14 @@ def test_production_refuses_the_embedded_stores(store):
         Settings(**{**PRODUCTION, store: None}, jwt_secret_key="x" * 64)
 
 
+def test_production_signing_keys_must_live_outside_the_container():
+    with pytest.raises(ValidationError, match="JWT_KEYS_DIR must be set in production"):
+        Settings(**{**PRODUCTION, "jwt_keys_dir": None})
+
+
 def test_production_starts_with_proper_settings():
-    assert Settings(**PRODUCTION, jwt_secret_key="5f0c" * 16).app_env == "production"
+    assert Settings(**PRODUCTION).app_env == "production"
+    assert Settings(**PRODUCTION, jwt_algorithm="HS256", jwt_secret_key="5f0c" * 16).jwt_algorithm == "HS256"
 
 
 def test_argon2_parameters_below_owasp_are_refused():

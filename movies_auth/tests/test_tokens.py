@@ -11,6 +11,7 @@ from datetime import timedelta
 import jwt as pyjwt
 import pytest
 from argon2 import extract_parameters
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from movies_auth import create_app, redis_keys
 from movies_auth.extensions import db
@@ -36,8 +37,10 @@ def refresh(client, token: str):
     return client.post(REFRESH, headers=bearer(token))
 
 
-def sign(claims: dict, settings, **changes) -> str:
-    return pyjwt.encode({**claims, **changes}, settings.jwt_secret_key.get_secret_value(), algorithm="HS256")
+def sign(claims: dict, app, **changes) -> str:
+    """A token as the service would sign it now, with the claims changed."""
+    key = app.extensions["key_ring"].snapshot.signing_key
+    return pyjwt.encode({**claims, **changes}, key.private_key, algorithm=key.algorithm, headers={"kid": key.kid})
 
 
 def unsigned(claims: dict, alg: str = "none") -> str:
@@ -177,8 +180,8 @@ def test_validation_without_a_token(client):
     assert response.json == {"msg": "Missing Authorization Header"}
 
 
-def test_an_expired_token_is_refused(client, account, settings):
-    expired = sign(claims_of(account.access_token), settings, exp=int(time.time()) - 5)
+def test_an_expired_token_is_refused(client, account, app):
+    expired = sign(claims_of(account.access_token), app, exp=int(time.time()) - 5)
 
     response = validate(client, expired)
 
@@ -195,7 +198,8 @@ def test_a_forged_signature_is_refused(client, account, forgery):
         payload = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
         token = f"{header}.{payload}.{signature}"
     elif forgery == "wrong key":
-        token = pyjwt.encode(claims, "another-secret-of-sufficient-length-0123456789", algorithm="HS256")
+        impostor = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        token = pyjwt.encode(claims, impostor, algorithm="RS256", headers=pyjwt.get_unverified_header(header + ".."))
     else:
         flipped = "A" if signature[10] != "A" else "B"
         token = f"{header}.{payload}.{signature[:10]}{flipped}{signature[11:]}"

@@ -11,7 +11,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from movies_auth import apidocs, errors, redis_keys, request_context
+from movies_auth import apidocs, errors, redis_keys, request_context, signing_keys
 from movies_auth.cli import register_commands
 from movies_auth.extensions import db, jwt, limiter, migrate, redis_store
 from movies_auth.logging_setup import configure_logging
@@ -41,6 +41,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIRECTORY), render_as_batch=True)
     redis_store.init_app(app, settings)
     passwords.init_app(app, settings)
+    _init_key_ring(app, settings)
     jwt.init_app(app)
     # Rate-limit counters share the service's Redis connection pool, embedded or real alike.
     app.config["RATELIMIT_STORAGE_OPTIONS"] = {"connection_pool": app.extensions["redis"].connection_pool}
@@ -53,6 +54,15 @@ def create_app(settings: Settings | None = None) -> Flask:
     apidocs.init_app(app)
     register_commands(app)
     return app
+
+
+def _init_key_ring(app: Flask, settings: Settings) -> None:
+    if settings.jwt_algorithm == "HS256":
+        app.config["JWT_SECRET_KEY"] = settings.jwt_secret(app.instance_path)
+        return
+    folder = settings.key_ring_folder(app.instance_path)
+    signing_keys.ensure_signing_key(folder, settings.jwt_algorithm)
+    app.extensions["key_ring"] = signing_keys.KeyRing(folder, settings.jwt_algorithm)
 
 
 @jwt.token_in_blocklist_loader
@@ -70,8 +80,7 @@ def _flask_config(app: Flask, settings: Settings) -> dict[str, Any]:
         "MAX_CONTENT_LENGTH": settings.max_content_length,
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
-        "JWT_SECRET_KEY": settings.jwt_secret(app.instance_path),
-        "JWT_ALGORITHM": "HS256",
+        "JWT_ALGORITHM": settings.jwt_algorithm,
         "JWT_TOKEN_LOCATION": ["headers"],
         # Bearer headers only: no cookie CSRF claim, and `nbf` would only repeat `iat`. Every service
         # sends the token on every request, and every byte of it is parsed there and here.

@@ -1,24 +1,63 @@
-"""flask-jwt-extended's `JWTManager`, verifying each distinct token once per process."""
+"""flask-jwt-extended's `JWTManager`, signing with the key ring and verifying each distinct token once."""
 
 from __future__ import annotations
 
 import threading
 import time
+from contextvars import ContextVar
 from typing import Any
 
 import flask_jwt_extended
 from cachetools import TLRUCache
 from flask import Flask, current_app
+from jwt.exceptions import InvalidSignatureError
+
+from movies_auth.signing_keys import KeyRing, SigningKey
 
 VERIFIED_TOKENS_KEPT = 50_000
+
+# The key one token is being signed with: its `kid` header and its signature must name the same key,
+# even if another thread sees the ring change in between.
+_signing_with: ContextVar[SigningKey] = ContextVar("signing_with")
 
 
 def _until_expiry(_token: str, claims: dict[str, Any], now: float) -> float:
     return claims.get("exp", now)
 
 
+class VerifiedTokens:
+    """Tokens whose signature and claims this process has verified, each kept until its `exp`.
+
+    Tied to one state of the key ring: when a key is retired, what it verified is forgotten.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._cache: TLRUCache[str, dict[str, Any]] = TLRUCache(
+            maxsize=VERIFIED_TOKENS_KEPT, ttu=_until_expiry, timer=time.time
+        )
+        self._keys_version: object = None
+
+    def get(self, token: str, keys_version: object) -> dict[str, Any] | None:
+        """The claims of a token verified under these keys, if it was."""
+        with self._lock:
+            if keys_version != self._keys_version:
+                self._cache.clear()
+                self._keys_version = keys_version
+            return self._cache.get(token)
+
+    def put(self, token: str, claims: dict[str, Any], keys_version: object) -> None:
+        """Remember a verified token."""
+        with self._lock:
+            if keys_version == self._keys_version:
+                self._cache[token] = claims
+
+
 class JWTManager(flask_jwt_extended.JWTManager):
-    """A `JWTManager` that remembers the tokens whose signature and claims it has verified.
+    """A `JWTManager` that signs with the newest key of the ring and remembers the tokens it verified.
+
+    With an asymmetric `JWT_ALGORITHM`, every token names its key in a `kid` header and is verified
+    with that key's public half; with HS256 the shared `JWT_SECRET_KEY` signs and verifies.
 
     Other services send the same access token with every request of a user, and flask-jwt-extended
     parses a token three times to verify it: most of a token check's cost. A verified token is kept
@@ -29,19 +68,47 @@ class JWTManager(flask_jwt_extended.JWTManager):
     def init_app(self, app: Flask, add_context_processor: bool = False) -> None:
         """Bind to `app`, with an empty cache of verified tokens of its own."""
         super().init_app(app, add_context_processor)
-        cache = TLRUCache(maxsize=VERIFIED_TOKENS_KEPT, ttu=_until_expiry, timer=time.time)
-        app.extensions["verified_tokens"] = (threading.Lock(), cache)
+        app.extensions["verified_tokens"] = VerifiedTokens()
+        self.encode_key_loader(_encode_key)
+        self.decode_key_loader(_decode_key)
+
+    def _encode_jwt_from_config(self, identity: Any, token_type: str, claims=None, fresh=False, **kwargs: Any) -> str:
+        ring: KeyRing | None = current_app.extensions.get("key_ring")
+        if ring is None:
+            return super()._encode_jwt_from_config(identity, token_type, claims, fresh, **kwargs)
+        key = ring.snapshot.signing_key
+        kwargs["headers"] = {**(kwargs.get("headers") or {}), "kid": key.kid}
+        reset = _signing_with.set(key)
+        try:
+            return super()._encode_jwt_from_config(identity, token_type, claims, fresh, **kwargs)
+        finally:
+            _signing_with.reset(reset)
 
     def _decode_jwt_from_config(
         self, encoded_token: str, csrf_value: str | None = None, allow_expired: bool = False
     ) -> dict:
         if csrf_value is not None or allow_expired:
             return super()._decode_jwt_from_config(encoded_token, csrf_value, allow_expired)
-        lock, cache = current_app.extensions["verified_tokens"]
-        with lock:
-            claims = cache.get(encoded_token)
+        ring: KeyRing | None = current_app.extensions.get("key_ring")
+        keys_version = ring.snapshot.version if ring else None
+        verified: VerifiedTokens = current_app.extensions["verified_tokens"]
+        claims = verified.get(encoded_token, keys_version)
         if claims is None:
             claims = super()._decode_jwt_from_config(encoded_token)
-            with lock:
-                cache[encoded_token] = claims
+            verified.put(encoded_token, claims, keys_version)
         return dict(claims)  # callers may keep or change theirs
+
+
+def _encode_key(_identity: Any) -> Any:
+    key = _signing_with.get(None)
+    return key.private_key if key else current_app.config["JWT_SECRET_KEY"]
+
+
+def _decode_key(header: dict[str, Any], _payload: dict[str, Any]) -> Any:
+    ring: KeyRing | None = current_app.extensions.get("key_ring")
+    if ring is None:
+        return current_app.config["JWT_SECRET_KEY"]
+    key = ring.find(header.get("kid"))
+    if key is None:
+        raise InvalidSignatureError("Signature verification failed")
+    return key.public_key

@@ -30,9 +30,21 @@ class Settings(BaseSettings):
     )
     database_url: str | None = Field(default=None, description="Unset: a SQLite file in the instance folder")
     redis_url: str | None = Field(default=None, description="Unset: an in-process Redis (fakeredis)")
-    jwt_secret_key: SecretStr | None = Field(default=None, description="Unset outside production: generated once")
+    jwt_algorithm: Literal["RS256", "ES256", "HS256"] = Field(
+        default="RS256", description="RS256/ES256: signed with the key ring; HS256: with JWT_SECRET_KEY"
+    )
+    jwt_keys_dir: Path | None = Field(
+        default=None, description="The key ring (RS256/ES256), one PEM per key; unset: instance/jwt-keys"
+    )
+    jwt_secret_key: SecretStr | None = Field(
+        default=None, description="HS256 only; unset: made once (not in production)"
+    )
     jwt_access_token_expires: timedelta = Field(default=timedelta(minutes=15), description="Seconds, or ISO 8601")
     jwt_refresh_token_expires: timedelta = Field(default=timedelta(days=30), description="Seconds, or ISO 8601")
+    jwt_service_token_expires: timedelta = Field(default=timedelta(minutes=10), description="Seconds, or ISO 8601")
+    user_api_services: list[str] = Field(
+        default=[], description="Services whose tokens may use the user endpoints as an admin would (JSON list)"
+    )
 
     # RFC 9106 "low memory" profile (argon2-cffi's default), above the OWASP minimums.
     argon2_time_cost: int = Field(default=3, ge=1)
@@ -56,7 +68,13 @@ class Settings(BaseSettings):
     )
     log_level: str = "INFO"
 
-    @field_validator("jwt_access_token_expires", "jwt_refresh_token_expires", "permission_cache_ttl", mode="before")
+    @field_validator(
+        "jwt_access_token_expires",
+        "jwt_refresh_token_expires",
+        "jwt_service_token_expires",
+        "permission_cache_ttl",
+        mode="before",
+    )
     @classmethod
     def _seconds(cls, value: object) -> object:
         # Environment variables are strings; a bare number there means seconds.
@@ -76,6 +94,12 @@ class Settings(BaseSettings):
         return self
 
     def _check_production(self) -> None:
+        if not self.database_url or not self.redis_url:
+            raise ValueError("DATABASE_URL and REDIS_URL must be set in production (no embedded stores)")
+        if self.jwt_algorithm != "HS256":
+            if not self.jwt_keys_dir:
+                raise ValueError("JWT_KEYS_DIR must be set in production: signing keys must outlive the container")
+            return
         secret = self.jwt_secret_key.get_secret_value() if self.jwt_secret_key else ""
         if not secret:
             raise ValueError("JWT_SECRET_KEY must be set in production")
@@ -83,8 +107,6 @@ class Settings(BaseSettings):
             raise ValueError(f"JWT_SECRET_KEY must be at least {MIN_SECRET_LENGTH} characters in production")
         if secret.lower() in EXAMPLE_SECRETS or secret.lower().startswith("change-me"):
             raise ValueError("JWT_SECRET_KEY is an example value; generate one (openssl rand -hex 32)")
-        if not self.database_url or not self.redis_url:
-            raise ValueError("DATABASE_URL and REDIS_URL must be set in production (no embedded stores)")
 
     def sqlalchemy_url(self, instance_path: str) -> str:
         """The SQLAlchemy URL: our driver for a plain PostgreSQL URL, a SQLite file when unset."""
@@ -95,6 +117,10 @@ class Settings(BaseSettings):
             if url.startswith(prefix):
                 return "postgresql+psycopg://" + url.removeprefix(prefix)
         return url
+
+    def key_ring_folder(self, instance_path: str) -> Path:
+        """Where the signing keys live: JWT_KEYS_DIR, or beside the embedded database."""
+        return self.jwt_keys_dir or Path(instance_path) / "jwt-keys"
 
     def jwt_secret(self, instance_path: str) -> str:
         """The signing secret: from settings, or (outside production) one generated once per instance."""
