@@ -17,10 +17,12 @@ Log in with `POST /auth/api/v1/auth_token`, then press **Authorize** and paste t
 TAGS = {
     "users": "Registration and the owner's account",
     "tokens": "Log in, refresh, log out, and token validation for other services",
+    "service_tokens": "Service-to-service auth: a service trades its name and secret for a service token",
     "checks": "What a user may do: the permission checks other services make on every request",
     "permissions": "The named capabilities (permission admins only)",
     "roles": "Named sets of permissions (permission admins only)",
     "grants": "A user's roles and direct permissions (permission admins only)",
+    "keys": "The public keys tokens are signed with (JWKS)",
     "health": "Liveness and readiness probes",
 }
 

@@ -17,7 +17,7 @@ from movies_auth.extensions import db, jwt, limiter, migrate, redis_store
 from movies_auth.logging_setup import configure_logging
 from movies_auth.services import passwords, tokens
 from movies_auth.settings import Settings
-from movies_auth.views import checks, grants, health, permissions, roles, users
+from movies_auth.views import checks, grants, health, keys, permissions, roles, users
 from movies_auth.views import tokens as token_views
 
 MIGRATIONS_DIRECTORY = Path(__file__).with_name("migrations")
@@ -49,7 +49,8 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     request_context.init_app(app)
     errors.register_error_handlers(app)
-    for blueprint in (users.bp, token_views.bp, checks.bp, permissions.bp, roles.bp, grants.bp, health.bp):
+    blueprints = (users.bp, token_views.bp, token_views.service_bp, checks.bp, permissions.bp, roles.bp, grants.bp)
+    for blueprint in (*blueprints, keys.bp, health.bp):
         app.register_blueprint(blueprint)
     apidocs.init_app(app)
     register_commands(app)

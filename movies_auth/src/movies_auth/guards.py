@@ -1,32 +1,69 @@
-"""Who may call a view: a valid token of the right kind, the account's owner, or a holder of permissions.
+"""Who may call a view: a user's token of the right kind, the account's owner, a holder of permissions, a service.
 
 Every permission decision goes through `access.meets`, which reads the cached permission set, so a
 guarded view costs no database query when the cache is warm. Holders of `all_all` pass every check.
+Service tokens pass only guards that name their service (or `ANY_SERVICE`); they never log in,
+refresh, or reach the admin routes, and they never count as the owner of an account.
 """
 
 from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from typing import Any
 
-from flask_jwt_extended import get_jwt_identity, jwt_required
+from flask import request
+from flask_jwt_extended import get_jwt, get_jwt_identity, jwt_required
 
 from movies_auth.conditions import Condition, describe
 from movies_auth.errors import Forbidden, NotFound
 from movies_auth.models import Permission
-from movies_auth.openapi import TokenKind, documents_access, may_fail_with, requires_token
-from movies_auth.services import access, accounts
+from movies_auth.openapi import TokenKind, documents_access, documents_header, may_fail_with, requires_token
+from movies_auth.services import access, accounts, tokens
 from movies_auth.services.access import SUPERUSER_PERMISSION
 from movies_auth.services.permissions import ADMIN_PERMISSION
 
+# Names no service can have (names start with a letter): "every registered service".
+ANY_SERVICE: Collection[str] = ("*",)
+NO_SERVICE: Collection[str] = ()
+Services = Collection[str] | Callable[[], Collection[str]]
 
-def token_required(kind: TokenKind = "access") -> Callable:
-    """Require a valid, unrevoked bearer token of `kind` ("access", "refresh", or "any" of the two)."""
+SUBJECT_TOKEN_HEADER = "X-Subject-Token"  # noqa: S105 (a header name)
+SUBJECT_TOKEN_NOTE = "A service may send a user's access token here to check that token instead of its own."  # noqa: S105
+
+
+def token_required(kind: TokenKind = "access", *, services: Services = NO_SERVICE) -> Callable:
+    """Require a valid, unrevoked bearer token: a user's of `kind` ("access", "refresh", or "any" of the
+    two), or a service token of one of `services`."""
 
     def decorator(view: Callable) -> Callable:
-        return requires_token(kind)(jwt_required(refresh=kind == "refresh", verify_type=kind != "any")(view))
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            claims = get_jwt()
+            if tokens.is_service_token(claims) and not _lets_in(services, claims):
+                raise Forbidden("Service tokens may not use this route")
+            return view(*args, **kwargs)
+
+        guarded = jwt_required(refresh=kind == "refresh", verify_type=kind != "any")(wrapper)
+        return requires_token(kind, services=services != NO_SERVICE)(guarded)
+
+    return decorator
+
+
+def service_required(*names: str) -> Callable:
+    """Let through service tokens of the named services only (of any service when none is named)."""
+    allowed = names or ANY_SERVICE
+
+    def decorator(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if not tokens.is_service_token(get_jwt()):
+                raise Forbidden("Only a service may use this route")
+            return view(*args, **kwargs)
+
+        note = "Only service tokens" + (f" of {', '.join(names)}." if names else ".")
+        return token_required("access", services=allowed)(documents_access(note)(may_fail_with(403)(wrapper)))
 
     return decorator
 
@@ -39,8 +76,15 @@ def is_same_user(identity: str, user_id: str) -> bool:
         return False
 
 
+def caller_is_service() -> bool:
+    """Whether the current token is a service's."""
+    return tokens.is_service_token(get_jwt())
+
+
 def caller_meets(condition: Condition) -> bool:
-    """Whether the user of the current access token meets `condition` (superusers always do)."""
+    """Whether the user of the current access token meets `condition` (superusers always do; services never)."""
+    if caller_is_service():
+        return False
     try:
         return access.meets(uuid.UUID(get_jwt_identity()), condition)
     except NotFound:  # a token outliving its account holds nothing
@@ -48,7 +92,7 @@ def caller_meets(condition: Condition) -> bool:
 
 
 def permissions_required(condition: Condition) -> Callable:
-    """Let through callers meeting `condition`: a name, `any_of(...)` or `all_of(...)`; superusers always."""
+    """Let through users meeting `condition`: a name, `any_of(...)` or `all_of(...)`; superusers always."""
 
     def decorator(view: Callable) -> Callable:
         @functools.wraps(view)
@@ -63,29 +107,38 @@ def permissions_required(condition: Condition) -> Callable:
     return decorator
 
 
-def owner_required(view: Callable) -> Callable:
-    """Let through the user named by `<user_id>`, or a superuser; the view gets that `user`.
+def owner_required(view: Callable | None = None, *, services: Services = NO_SERVICE) -> Callable:
+    """Let through the user named by `<user_id>`, a superuser, or one of `services`; the view gets that `user`.
 
     Anyone else gets 403 whether or not the id exists, so ids cannot be probed.
     """
 
-    @functools.wraps(view)
-    def wrapper(user_id: str, **kwargs: Any) -> Any:
-        _require_owner_or(user_id, SUPERUSER_PERMISSION)
-        return view(user=accounts.get_user(user_id), **kwargs)
+    def decorator(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapper(user_id: str, **kwargs: Any) -> Any:
+            _require_owner_or(user_id, SUPERUSER_PERMISSION)
+            return view(user=accounts.get_user(user_id), **kwargs)
 
-    note = f"Only the account's owner, or a holder of `{SUPERUSER_PERMISSION}`."
-    return token_required("access")(documents_access(note)(may_fail_with(403, 404)(wrapper)))
+        note = f"Only the account's owner, or a holder of `{SUPERUSER_PERMISSION}`" + _services_note(services)
+        guarded = documents_access(note)(may_fail_with(403, 404)(wrapper))
+        return token_required("access", services=services)(guarded)
+
+    return decorator(view) if view is not None else decorator
 
 
 def owner_or_admin_required(view: Callable) -> Callable:
-    """Let through the user named by `<user_id>`, or a permissions admin; the view gets `user_id` as a UUID.
+    """Let through the user named by `<user_id>`, a permissions admin, or any service; the view gets a UUID.
 
-    Unlike `owner_required` it never loads the account, so a check stays free of database queries.
+    A service may vouch for the user with the user's access token in `X-Subject-Token`: that token must
+    then be live and belong to this user. Unlike `owner_required` it never loads the account, so a check
+    stays free of database queries.
     """
 
     @functools.wraps(view)
     def wrapper(user_id: str, **kwargs: Any) -> Any:
+        subject = subject_claims()
+        if subject is not None and not is_same_user(subject["sub"], user_id):
+            raise Forbidden(f"The token in {SUBJECT_TOKEN_HEADER} belongs to another user")
         _require_owner_or(user_id, ADMIN_PERMISSION)
         try:
             parsed = uuid.UUID(user_id)
@@ -93,8 +146,21 @@ def owner_or_admin_required(view: Callable) -> Callable:
             raise NotFound("User not found") from error
         return view(user_id=parsed, **kwargs)
 
-    note = f"Only the account's owner, or a holder of `{ADMIN_PERMISSION}` or `{SUPERUSER_PERMISSION}`."
-    return token_required("access")(documents_access(note)(may_fail_with(403, 404)(wrapper)))
+    note = f"Only the account's owner, or a holder of `{ADMIN_PERMISSION}` or `{SUPERUSER_PERMISSION}`, or a service."
+    guarded = documents_header(SUBJECT_TOKEN_HEADER, SUBJECT_TOKEN_NOTE)(
+        documents_access(note)(may_fail_with(403, 404)(wrapper))
+    )
+    return token_required("access", services=ANY_SERVICE)(guarded)
+
+
+def subject_claims() -> dict[str, Any] | None:
+    """The claims of the user token a service sent in `X-Subject-Token` (checked like a bearer token); None without."""
+    encoded = request.headers.get(SUBJECT_TOKEN_HEADER)
+    if encoded is None:
+        return None
+    if not caller_is_service():
+        raise Forbidden(f"Only a service may send {SUBJECT_TOKEN_HEADER}")
+    return tokens.verify_user_access_token(encoded, header=SUBJECT_TOKEN_HEADER)
 
 
 def superuser_required_for(permissions: Iterable[Permission]) -> None:
@@ -104,6 +170,21 @@ def superuser_required_for(permissions: Iterable[Permission]) -> None:
         raise Forbidden(f"Only a holder of {SUPERUSER_PERMISSION} may grant or take away {SUPERUSER_PERMISSION}")
 
 
+def _lets_in(services: Services, claims: dict[str, Any]) -> bool:
+    allowed = services() if callable(services) else services
+    return "*" in allowed or claims.get(tokens.SERVICE_NAME_CLAIM) in allowed
+
+
+def _services_note(services: Services) -> str:
+    if services == NO_SERVICE:
+        return "."
+    if services == ANY_SERVICE:
+        return ", or a service."
+    return ", or a service allowed to (USER_API_SERVICES)." if callable(services) else f", or {', '.join(services)}."
+
+
 def _require_owner_or(user_id: str, condition: Condition) -> None:
+    if caller_is_service():
+        return  # the token guard let this service in
     if not is_same_user(get_jwt_identity(), user_id) and not caller_meets(condition):
         raise Forbidden("You may only access your own account")

@@ -113,3 +113,15 @@ class LoginAttempt(db.Model):
     ip_address: Mapped[str | None] = mapped_column(String(45))
     user_agent: Mapped[str | None] = mapped_column(String(512))
     success: Mapped[bool] = mapped_column(Boolean)
+
+
+class ServiceAccount(db.Model):
+    """Another service of the platform, which trades its name and secret for short-lived service tokens."""
+
+    __tablename__ = "service_accounts"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(CODE_NAME_MAX_LENGTH), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    secret_changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

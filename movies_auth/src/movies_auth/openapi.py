@@ -116,13 +116,24 @@ def may_fail_with(*statuses: int) -> Callable:
     return decorator
 
 
-def requires_token(kind: TokenKind = "access") -> Callable:
-    """Document that the view needs a bearer token of `kind` (the check itself is flask-jwt-extended's)."""
+def requires_token(kind: TokenKind = "access", *, services: bool = False) -> Callable:
+    """Document that the view needs a bearer token of `kind`, or a service token when `services` may call it."""
 
     def decorator(view: Callable) -> Callable:
         doc = _apidoc(view)
         doc["token"] = kind
-        doc["errors"].update({401, 422})
+        doc["service_token"] = services
+        doc["errors"].update({401, 403, 422} if services or kind != "refresh" else {401, 422})
+        return view
+
+    return decorator
+
+
+def documents_header(name: str, description: str) -> Callable:
+    """Document an optional request header the view reads."""
+
+    def decorator(view: Callable) -> Callable:
+        _apidoc(view).setdefault("headers", {})[name] = description
         return view
 
     return decorator
@@ -179,6 +190,10 @@ def _operation(view: Callable, doc: dict[str, Any], endpoint: str, arguments: It
     ]
     if "query" in doc:
         parameters.append({"in": "query", "schema": doc["query"]})
+    for name, text in doc.get("headers", {}).items():
+        parameters.append(
+            {"in": "header", "name": name, "required": False, "description": text, "schema": {"type": "string"}}
+        )
     if parameters:
         operation["parameters"] = parameters
     if "json" in doc:
@@ -186,7 +201,8 @@ def _operation(view: Callable, doc: dict[str, Any], endpoint: str, arguments: It
     description = [" ".join(details.split())] if details.strip() else []
     if "token" in doc:
         operation["security"] = [{"bearerAuth": []}]
-        description.append(f"Send {_TOKEN_DESCRIPTIONS[doc['token']]} as `Authorization: Bearer <token>`.")
+        token = _TOKEN_DESCRIPTIONS[doc["token"]] + (" or a service token" if doc["service_token"] else "")
+        description.append(f"Send {token} as `Authorization: Bearer <token>`.")
     if "access" in doc:
         description.append(doc["access"])
     if description:

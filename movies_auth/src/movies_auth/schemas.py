@@ -22,6 +22,8 @@ from movies_auth.models import (
 PASSWORD_MIN_LENGTH = 8
 PASSWORD_MAX_LENGTH = 128
 PAGE_SIZE_MAX = 100
+SERVICE_SECRET_MIN_LENGTH = 32
+SERVICE_SECRET_MAX_LENGTH = 256
 
 
 def _plain_text(value: str) -> None:
@@ -209,3 +211,40 @@ class PermissionCheckQuerySchema(Schema):
 
 class PermissionCheckSchema(Schema):
     valid = fields.Boolean(required=True, metadata={"example": True})
+
+
+class JwkSchema(Schema):
+    """A public key (RFC 7517): RSA keys carry `n` and `e`, EC keys `crv`, `x` and `y`."""
+
+    kty = fields.String(required=True, metadata={"example": "RSA"})
+    kid = fields.String(required=True)
+    alg = fields.String(required=True, metadata={"example": "RS256"})
+    use = fields.String(required=True, metadata={"example": "sig"})
+    n = fields.String()
+    e = fields.String()
+    crv = fields.String()
+    x = fields.String()
+    y = fields.String()
+
+
+class JwkSetSchema(Schema):
+    keys = fields.List(fields.Nested(JwkSchema), required=True)
+
+
+class ServiceCredentialsSchema(Schema):
+    # Like a login: any well-formed text is just a wrong credential.
+    service_name = Text(required=True, max_length=CODE_NAME_MAX_LENGTH, metadata={"example": "movies-api"})
+    secret = Text(required=True, max_length=SERVICE_SECRET_MAX_LENGTH, strip=False, load_only=True)
+
+
+class ServiceTokenSchema(Schema):
+    access_token = fields.String(required=True)
+    token_type = fields.Constant("Bearer", required=True)
+    expires_in = fields.Integer(required=True, metadata={"description": "Seconds until the token expires"})
+
+
+class ServiceAccountSchema(Schema):
+    uuid = fields.UUID(attribute="id", dump_only=True)
+    name = CodeName(required=True, metadata={"example": "movies-api"})
+    created_at = fields.AwareDateTime(dump_only=True)
+    secret_changed_at = fields.AwareDateTime(dump_only=True)

@@ -25,7 +25,7 @@ from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 ASYMMETRIC_ALGORITHMS = ("RS256", "ES256")
 RECHECK_SECONDS = 1.0
-_KID_TIME_FORMAT = "%Y%m%dT%H%M%SZ"
+_KID_TIME_FORMAT = "%Y%m%dT%H%M%S%fZ"
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey
@@ -42,19 +42,12 @@ class SigningKey:
     kid: str
     private_key: PrivateKey
     algorithm: str
+    created_at: datetime
 
     @property
     def public_key(self) -> PublicKey:
         """The half verifiers need."""
         return self.private_key.public_key()
-
-    @property
-    def created_at(self) -> datetime | None:
-        """When `flask keys rotate` made it; None for a key brought in under another name."""
-        try:
-            return datetime.strptime(self.kid.partition("-")[0], _KID_TIME_FORMAT).replace(tzinfo=UTC)
-        except ValueError:
-            return None
 
     def public_jwk(self) -> dict[str, Any]:
         """The public key as a JWK (RFC 7517), with its `kid`, `alg` and `use`."""
@@ -76,6 +69,11 @@ class Snapshot:
         if not self.keys:
             raise KeyRingError("The key ring is empty: run `flask keys rotate` to create a signing key")
         return self.keys[max(self.keys)]
+
+    def superseded_at(self, kid: str) -> datetime | None:
+        """When the key stopped signing (the next key's creation); None while it still signs."""
+        newer = sorted(other for other in self.keys if other > kid)
+        return self.keys[newer[0]].created_at if newer else None
 
 
 class KeyRing:
@@ -126,7 +124,8 @@ def generate(folder: Path, algorithm: str) -> SigningKey:
         private_key: PrivateKey = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     else:
         private_key = ec.generate_private_key(ec.SECP256R1())
-    kid = f"{datetime.now(UTC).strftime(_KID_TIME_FORMAT)}-{secrets.token_hex(4)}"
+    now = datetime.now(UTC)
+    kid = f"{now.strftime(_KID_TIME_FORMAT)}-{secrets.token_hex(4)}"
     pem = private_key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
@@ -137,7 +136,7 @@ def generate(folder: Path, algorithm: str) -> SigningKey:
     with os.fdopen(descriptor, "wb") as file:
         file.write(pem)
     draft.rename(folder / f"{kid}.pem")
-    return SigningKey(kid, private_key, algorithm)
+    return SigningKey(kid, private_key, algorithm, now)
 
 
 def ensure_signing_key(folder: Path, algorithm: str) -> SigningKey | None:
@@ -188,8 +187,16 @@ def _read_keys(folder: Path, algorithm: str) -> dict[str, SigningKey]:
         private_key = serialization.load_pem_private_key(path.read_bytes(), password=None)
         if not _fits(private_key, algorithm):
             raise KeyRingError(f"{path} is not a key for {algorithm} (JWT_ALGORITHM)")
-        keys[path.stem] = SigningKey(path.stem, private_key, algorithm)
+        keys[path.stem] = SigningKey(path.stem, private_key, algorithm, _created_at(path))
     return keys
+
+
+def _created_at(path: Path) -> datetime:
+    # Keys made here carry their creation time in their id; a key brought in has its file's time.
+    try:
+        return datetime.strptime(path.stem.partition("-")[0], _KID_TIME_FORMAT).replace(tzinfo=UTC)
+    except ValueError:
+        return datetime.fromtimestamp(path.stat().st_mtime, UTC)
 
 
 def _fits(private_key: object, algorithm: str) -> bool:

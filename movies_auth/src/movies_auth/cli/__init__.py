@@ -2,8 +2,10 @@
 
 from flask import Flask
 
+from movies_auth.cli.keys import keys_group
 from movies_auth.cli.permissions import permissions_group
 from movies_auth.cli.roles import roles_group
+from movies_auth.cli.services import services_group
 from movies_auth.cli.setup import app_group
 from movies_auth.cli.superuser import superuser_group
 from movies_auth.cli.users import users_group
@@ -11,5 +13,6 @@ from movies_auth.cli.users import users_group
 
 def register_commands(app: Flask) -> None:
     """Add every command group to the app's `flask` CLI."""
-    for group in (app_group, superuser_group, users_group, roles_group, permissions_group):
+    groups = (app_group, superuser_group, users_group, roles_group, permissions_group, services_group, keys_group)
+    for group in groups:
         app.cli.add_command(group)

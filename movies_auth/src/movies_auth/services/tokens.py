@@ -20,15 +20,20 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from flask_jwt_extended import create_access_token, create_refresh_token
+import jwt
+from flask_jwt_extended import create_access_token, create_refresh_token, decode_token
+from flask_jwt_extended.exceptions import JWTExtendedException
 
 from movies_auth import redis_keys
-from movies_auth.errors import Unauthorized
+from movies_auth.errors import APIError, Unauthorized
 from movies_auth.extensions import current_settings, db, redis_store
 from movies_auth.models import User
 
 SESSION_CLAIM = "sid"
 EPOCH_CLAIM = "ep"
+TYPE_CLAIM = "type"
+SERVICE_TOKEN_TYPE = "service"  # noqa: S105 (a token type)
+SERVICE_NAME_CLAIM = "service_name"
 
 # Raises the epoch past both its old value and the clock (so it never falls back below an epoch
 # that expired from Redis) and records the one session allowed to survive.
@@ -40,6 +45,14 @@ if ARGV[2] ~= '' then value = value .. ':' .. ARGV[2] end
 redis.call('SET', KEYS[1], value, 'EX', ARGV[3])
 return epoch
 """
+
+
+class InvalidSubjectToken(APIError):
+    """A token a service passed along to be checked is not a live user access token."""
+
+    def __init__(self, status_code: int, msg: str, header: str) -> None:
+        super().__init__(msg, {header: [msg]})
+        self.status_code = status_code
 
 
 class RefreshTokenReused(Unauthorized):
@@ -56,11 +69,53 @@ class TokenPair:
     expires_in: int
 
 
+@dataclass(frozen=True)
+class ServiceToken:
+    access_token: str
+    expires_in: int
+
+
 def start_session(user_id: uuid.UUID) -> TokenPair:
     """Start a new session for the user and return its first pair of tokens."""
-    value = redis_store.client.get(redis_keys.user_token_epoch(str(user_id)))
-    epoch = int(value.partition(":")[0]) if value else 0
-    return _issue(str(user_id), new_session_id(), epoch)
+    return _issue(str(user_id), new_session_id(), _current_epoch(str(user_id)))
+
+
+def issue_service_token(service_id: uuid.UUID, service_name: str) -> ServiceToken:
+    """A short-lived token for a service: no refresh token, it asks again with its secret."""
+    lifetime = current_settings().jwt_service_token_expires
+    claims = {
+        TYPE_CLAIM: SERVICE_TOKEN_TYPE,
+        SERVICE_NAME_CLAIM: service_name,
+        SESSION_CLAIM: new_session_id(),
+        EPOCH_CLAIM: _current_epoch(str(service_id)),
+    }
+    token = create_access_token(identity=str(service_id), additional_claims=claims, expires_delta=lifetime)
+    return ServiceToken(access_token=token, expires_in=int(lifetime.total_seconds()))
+
+
+def is_service_token(claims: dict[str, Any]) -> bool:
+    """Whether the claims are a service's rather than a user's."""
+    return claims.get(TYPE_CLAIM) == SERVICE_TOKEN_TYPE
+
+
+def verify_user_access_token(encoded_token: str, *, header: str) -> dict[str, Any]:
+    """The claims of a live user access token sent in `header`; the same answers as a bearer token gets."""
+    try:
+        claims = decode_token(encoded_token)
+    except jwt.ExpiredSignatureError as error:
+        raise InvalidSubjectToken(401, "Token has expired", header) from error
+    except (jwt.PyJWTError, JWTExtendedException) as error:
+        raise InvalidSubjectToken(422, str(error) or "Invalid token", header) from error
+    if claims.get(TYPE_CLAIM) != "access":
+        raise InvalidSubjectToken(422, "Only user access tokens are allowed", header)
+    if is_revoked(claims):
+        raise InvalidSubjectToken(401, "Token has been revoked", header)
+    return claims
+
+
+def _current_epoch(subject: str) -> int:
+    value = redis_store.client.get(redis_keys.user_token_epoch(subject))
+    return int(value.partition(":")[0]) if value else 0
 
 
 def rotate(refresh_claims: dict[str, Any]) -> TokenPair:
@@ -84,7 +139,7 @@ def revoke_session(session_id: str) -> None:
 
 
 def revoke_all_sessions(user_id: uuid.UUID | str, *, except_session: str | None = None) -> None:
-    """Kill every token of every session of the user, but those of `except_session`."""
+    """Kill every token of every session of the user (or service), but those of `except_session`."""
     redis_store.client.eval(
         _RAISE_EPOCH,
         1,
@@ -132,4 +187,5 @@ def _remaining_life(claims: dict[str, Any]) -> int:
 
 
 def _longest_token_life() -> int:
-    return int(current_settings().jwt_refresh_token_expires.total_seconds()) + 1
+    settings = current_settings()
+    return int(max(settings.jwt_refresh_token_expires, settings.jwt_service_token_expires).total_seconds()) + 1

@@ -9,14 +9,21 @@ from flask_jwt_extended import get_jwt, get_jwt_identity
 
 from movies_auth.errors import Unauthorized
 from movies_auth.extensions import current_settings, limiter
-from movies_auth.guards import token_required
+from movies_auth.guards import ANY_SERVICE, SUBJECT_TOKEN_HEADER, SUBJECT_TOKEN_NOTE, subject_claims, token_required
 from movies_auth.models import normalize_email
-from movies_auth.openapi import accepts, responds
+from movies_auth.openapi import accepts, documents_header, responds
 from movies_auth.request_context import client_ip
-from movies_auth.schemas import CredentialsSchema, MessageSchema, TokenPairSchema
-from movies_auth.services import accounts, tokens
+from movies_auth.schemas import (
+    CredentialsSchema,
+    MessageSchema,
+    ServiceCredentialsSchema,
+    ServiceTokenSchema,
+    TokenPairSchema,
+)
+from movies_auth.services import accounts, service_accounts, tokens
 
 bp = Blueprint("tokens", __name__, url_prefix="/auth/api/v1/auth_token")
+service_bp = Blueprint("service_tokens", __name__, url_prefix="/auth/api/v1/service_token")
 
 
 def _login_account() -> str:
@@ -77,8 +84,25 @@ def logout_everywhere() -> None:
 
 
 @bp.get("/validation")
-@token_required("access")
+@token_required("access", services=ANY_SERVICE)
+@documents_header(SUBJECT_TOKEN_HEADER, SUBJECT_TOKEN_NOTE)
 @responds(200, MessageSchema)
 def validate() -> dict:
-    """Check an access token: signature, expiry, type and revocation, without touching the database."""
+    """Check an access token: signature, expiry, type and revocation, without touching the database.
+
+    A service checks a user's token by sending it in `X-Subject-Token`, with its own token as the bearer.
+    """
+    subject_claims()
     return {"msg": "Token is valid"}
+
+
+@service_bp.post("")
+@limiter.limit(lambda: current_settings().login_rate_limit_per_ip, key_func=client_ip, scope="service-token-ip")
+@accepts(ServiceCredentialsSchema)
+@responds(200, ServiceTokenSchema, errors=[401, 429])
+def service_token(data: dict) -> tokens.ServiceToken:
+    """Trade a service's name and secret for a short-lived service token (client credentials)."""
+    service = service_accounts.authenticate(data["service_name"], data["secret"])
+    if service is None:
+        raise Unauthorized("Invalid service name or secret")
+    return tokens.issue_service_token(service.id, service.name)

@@ -1,0 +1,107 @@
+"""Service accounts: register a service, trade its secret for service tokens, rotate the secret, delete it.
+
+A secret is 256 random bits shown once; only its argon2id hash is kept. Rotating the secret or
+deleting the service ends every service token it holds, as logging out everywhere does for a user.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+from sqlalchemy import select
+
+from movies_auth.errors import BadRequest, Conflict, NotFound
+from movies_auth.extensions import db
+from movies_auth.models import ServiceAccount, utcnow
+from movies_auth.schemas import SERVICE_SECRET_MIN_LENGTH
+from movies_auth.services import tokens
+from movies_auth.services.passwords import passwords
+from movies_auth.services.persistence import commit_unique
+
+audit = logging.getLogger("movies_auth.audit")
+
+
+class ServiceNameTaken(Conflict):
+    def __init__(self) -> None:
+        super().__init__("A service with this name already exists")
+
+
+def new_secret() -> str:
+    """A fresh service secret: 256 random bits in 43 url-safe characters."""
+    return secrets.token_urlsafe(32)
+
+
+def list_services() -> list[ServiceAccount]:
+    """Every service account, by name."""
+    return list(db.session.scalars(select(ServiceAccount).order_by(ServiceAccount.name)))
+
+
+def get_service(name: str) -> ServiceAccount:
+    """The service with this name, or 404."""
+    service = db.session.scalar(select(ServiceAccount).where(ServiceAccount.name == name))
+    if service is None:
+        raise NotFound(f"No service named {name!r}")
+    return service
+
+
+def create(name: str, secret: str | None = None) -> tuple[ServiceAccount, str]:
+    """Register a service; its secret (given, or made here) comes back this once."""
+    secret = _checked(secret) if secret is not None else new_secret()
+    service = ServiceAccount(name=name, secret_hash=passwords().hash(secret))
+    db.session.add(service)
+    commit_unique(ServiceNameTaken)
+    audit.info("service created service=%s", name)
+    return service, secret
+
+
+def ensure(name: str, secret: str) -> str:
+    """Make the service exist with exactly this secret (for deployments); `created`, `updated` or `unchanged`."""
+    secret = _checked(secret)
+    try:
+        service = get_service(name)
+    except NotFound:
+        create(name, secret)
+        return "created"
+    if passwords().verify(service.secret_hash, secret):
+        return "unchanged"
+    _set_secret(service, secret)
+    return "updated"
+
+
+def rotate_secret(service: ServiceAccount) -> str:
+    """Give the service a new secret, shown this once; every token it holds dies."""
+    secret = new_secret()
+    _set_secret(service, secret)
+    return secret
+
+
+def delete(service: ServiceAccount) -> None:
+    """Remove the service; every token it holds dies."""
+    db.session.delete(service)
+    db.session.commit()
+    tokens.revoke_all_sessions(service.id)
+    audit.warning("service deleted service=%s", service.name)
+
+
+def authenticate(name: str, secret: str) -> ServiceAccount | None:
+    """The service these credentials belong to, or None; both answers cost one hash."""
+    service = db.session.scalar(select(ServiceAccount).where(ServiceAccount.name == name))
+    if not passwords().verify(service.secret_hash if service else None, secret):
+        audit.warning("service token refused service=%s", name if service else "-")
+        return None
+    return service
+
+
+def _set_secret(service: ServiceAccount, secret: str) -> None:
+    service.secret_hash = passwords().hash(secret)
+    service.secret_changed_at = utcnow()
+    db.session.commit()
+    tokens.revoke_all_sessions(service.id)
+    audit.warning("service secret changed service=%s", service.name)
+
+
+def _checked(secret: str) -> str:
+    if len(secret) < SERVICE_SECRET_MIN_LENGTH:
+        raise BadRequest(f"A service secret must be at least {SERVICE_SECRET_MIN_LENGTH} characters")
+    return secret
