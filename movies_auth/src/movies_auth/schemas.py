@@ -243,6 +243,12 @@ class ServiceTokenSchema(Schema):
     expires_in = fields.Integer(required=True, metadata={"description": "Seconds until the token expires"})
 
 
+class ServiceIdentitySchema(Schema):
+    uuid = fields.UUID(required=True)
+    service_name = fields.String(required=True, metadata={"example": "movies-api"})
+    expires_in = fields.Integer(required=True, metadata={"description": "Seconds until the token expires"})
+
+
 class ServiceAccountSchema(Schema):
     uuid = fields.UUID(attribute="id", dump_only=True)
     name = CodeName(required=True, metadata={"example": "movies-api"})

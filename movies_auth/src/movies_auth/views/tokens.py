@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import hashlib
+import time
 
 from flask import Blueprint, request
 from flask_jwt_extended import get_jwt, get_jwt_identity
 
 from movies_auth.errors import Unauthorized
 from movies_auth.extensions import current_settings, limiter
-from movies_auth.guards import ANY_SERVICE, SUBJECT_TOKEN_HEADER, SUBJECT_TOKEN_NOTE, subject_claims, token_required
+from movies_auth.guards import (
+    ANY_SERVICE,
+    SUBJECT_TOKEN_HEADER,
+    SUBJECT_TOKEN_NOTE,
+    service_required,
+    subject_claims,
+    token_required,
+)
 from movies_auth.models import normalize_email
 from movies_auth.openapi import accepts, documents_header, responds
 from movies_auth.request_context import client_ip
@@ -17,6 +25,7 @@ from movies_auth.schemas import (
     CredentialsSchema,
     MessageSchema,
     ServiceCredentialsSchema,
+    ServiceIdentitySchema,
     ServiceTokenSchema,
     TokenPairSchema,
 )
@@ -106,3 +115,16 @@ def service_token(data: dict) -> tokens.ServiceToken:
     if service is None:
         raise Unauthorized("Invalid service name or secret")
     return tokens.issue_service_token(service.id, service.name)
+
+
+@service_bp.get("")
+@service_required()
+@responds(200, ServiceIdentitySchema)
+def service_identity() -> dict:
+    """Who the bearer service token belongs to, and for how long it is good (service tokens only)."""
+    claims = get_jwt()
+    return {
+        "uuid": claims["sub"],
+        "service_name": claims[tokens.SERVICE_NAME_CLAIM],
+        "expires_in": max(0, int(claims["exp"] - time.time())),
+    }
