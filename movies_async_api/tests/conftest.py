@@ -22,8 +22,10 @@ from movies_async_api import create_app
 from movies_async_api.settings import Settings
 from support import PRACTICUM_DUMP, AuthService, StubAuth, running_auth_service
 
-JWT_SECRET = "movies-api-tests-signing-secret-0123456789abcdef"
 GENEROUS_LIMIT = "10000 per minute"
+# Short, so that the tests see the movies API renew its service token on its own, many times over.
+SERVICE_TOKEN_LIFETIME = 6
+STUB_SERVICE_SECRET = "any-secret-the-stub-auth-service-accepts"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -83,7 +85,6 @@ def auth_service(stores: Stores, tmp_path_factory: pytest.TempPathFactory) -> It
         "APP_ENV": "development",
         "INSTANCE_PATH": str(tmp_path_factory.mktemp("auth-instance")),
         "DATABASE_URL": stores.auth_database,
-        "JWT_SECRET_KEY": JWT_SECRET,
         "ARGON2_TIME_COST": "2",
         "ARGON2_MEMORY_COST": "19456",
         "ARGON2_PARALLELISM": "1",
@@ -91,6 +92,7 @@ def auth_service(stores: Stores, tmp_path_factory: pytest.TempPathFactory) -> It
         "LOGIN_RATE_LIMIT_PER_ACCOUNT": GENEROUS_LIMIT,
         "REGISTER_RATE_LIMIT_PER_IP": GENEROUS_LIMIT,
         "GUNICORN_WORKERS": "2",
+        "JWT_SERVICE_TOKEN_EXPIRES": str(SERVICE_TOKEN_LIFETIME),
     }
     env.pop("REDIS_URL", None)
     if stores.auth_redis:
@@ -135,6 +137,7 @@ def settings_for(stores: Stores, catalogue: str, auth_url: str, **overrides) -> 
         "redis_url": stores.movies_redis,
         "auth_service_url": auth_url,
         "auth_answer_ttl": 0,
+        "auth_service_secret": STUB_SERVICE_SECRET,
         **overrides,
     }
     return Settings(_env_file=None, **values)
@@ -143,7 +146,8 @@ def settings_for(stores: Stores, catalogue: str, auth_url: str, **overrides) -> 
 @pytest.fixture(scope="session")
 def client(stores: Stores, catalogue: str, auth_service: AuthService) -> Iterator[TestClient]:
     """The movies API in front of the real movies_auth."""
-    with TestClient(create_app(settings_for(stores, catalogue, auth_service.url))) as client:
+    settings = settings_for(stores, catalogue, auth_service.url, auth_service_secret=auth_service.service_secret)
+    with TestClient(create_app(settings)) as client:
         yield client
 
 

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import jwt
+from cryptography.hazmat.primitives import serialization
 from fastapi.testclient import TestClient
 
 REPOSITORY = Path(__file__).resolve().parents[2]
@@ -27,6 +29,7 @@ AUTH_GUNICORN_CONFIG = REPOSITORY / "movies_auth" / "gunicorn.conf.py"
 PRACTICUM_DUMP = Path(__file__).resolve().parent / "data" / "practicum_movies.sql"
 PASSWORD = "correct horse battery"
 ROOT_EMAIL = "root@example.com"
+SERVICE_NAME = "movies-api"
 FILMS = "/api/v1/films"
 
 
@@ -60,6 +63,7 @@ class AuthService:
     env: dict[str, str]
     log: Path
     root_token: str = ""
+    service_secret: str = ""
     _emails: Iterator[int] = field(default_factory=lambda: iter(range(1, 1_000_000)))
 
     def call(self, method: str, path: str, body: dict | None = None, token: str | None = None) -> tuple[int, dict]:
@@ -79,6 +83,12 @@ class AuthService:
         return subprocess.run(
             [sys.executable, "-m", "flask", *args], env=self.env, capture_output=True, text=True, timeout=120
         )
+
+    def sign(self, claims: dict) -> str:
+        """A token signed as movies_auth signs them now: with the newest key of its key ring."""
+        newest = max((Path(self.env["INSTANCE_PATH"]) / "jwt-keys").glob("*.pem"))
+        key = serialization.load_pem_private_key(newest.read_bytes(), password=None)
+        return jwt.encode(claims, key, algorithm="RS256", headers={"kid": newest.stem})
 
     def login(self, email: str, password: str = PASSWORD) -> dict:
         status, tokens = self.call("POST", "/auth_token", {"email": email, "password": password})
@@ -106,6 +116,9 @@ def running_auth_service(env: dict[str, str]) -> Iterator[AuthService]:
                                       "--last-name", "User", "--password", PASSWORD]):  # fmt: skip
         done = service.flask(*command)
         assert done.returncode == 0, done.stderr
+    created = service.flask("services", "create", SERVICE_NAME)
+    assert created.returncode == 0, created.stderr
+    service.service_secret = created.stdout.strip()
     with log.open("w") as output:
         process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", str(AUTH_GUNICORN_CONFIG), "movies_auth.wsgi:app"],
@@ -136,23 +149,53 @@ def _wait_until_up(url: str, process: subprocess.Popen, log: Path) -> None:
 
 
 class StubAuth:
-    """A stand-in for movies_auth that misbehaves on demand: answers 500 or garbage, hangs, or answers well."""
+    """A stand-in for movies_auth that misbehaves on demand: answers 500 or garbage, hangs, or answers well.
+
+    It hands out service tokens, serves `jwks` (empty unless a test sets it), and counts permission checks.
+    """
+
+    SUBJECT = "X-Subject-Token"
 
     def __init__(self) -> None:
         self.behaviour = "pro"
         self.calls = 0
         self.request_ids: list[str] = []
+        self.bearers: list[str] = []
+        self.subjects: list[str] = []
+        self.service_tokens_issued = 0
+        self.service_token_lifetime = 600
+        self.refused_service_tokens: set[str] = set()
+        self.jwks: dict = {"keys": []}
         self.release = threading.Event()
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
+                if self.path.endswith("/jwks.json"):
+                    self._send(200, json.dumps(stub.jwks))
+                    return
                 stub.calls += 1
                 stub.request_ids.append(self.headers.get("X-Request-Id", ""))
+                bearer = self.headers.get("Authorization", "").removeprefix("Bearer ")
+                stub.bearers.append(bearer)
+                stub.subjects.append(self.headers.get(stub.SUBJECT, ""))
+                if bearer in stub.refused_service_tokens:
+                    self._send(401, '{"msg": "Token has been revoked"}')
+                    return
                 status, body = stub.answer()
                 if status is None:
                     stub.release.wait(10)
                     return
+                self._send(status, body)
+
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                stub.service_tokens_issued += 1
+                token = f"service-token-{stub.service_tokens_issued}"
+                self._send(200, json.dumps({"access_token": token, "token_type": "Bearer",
+                                            "expires_in": stub.service_token_lifetime}))  # fmt: skip
+
+            def _send(self, status: int, body: str) -> None:
                 payload = body.encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -170,13 +213,14 @@ class StubAuth:
         self.thread.start()
 
     def answer(self) -> tuple[int | None, str]:
+        revoked = {"msg": "Token has been revoked", "errors": {self.SUBJECT: ["Token has been revoked"]}}
         return {
             "pro": (200, '{"valid": true}'),
             "public": (200, '{"valid": false}'),
             "error": (500, '{"msg": "Internal server error"}'),
             "garbage": (200, "<html>not json</html>"),
             "wrong shape": (200, '{"valid": "yes"}'),
-            "revoked": (401, '{"msg": "Token has been revoked"}'),
+            "revoked": (401, json.dumps(revoked)),
             "forbidden": (403, '{"msg": "You may only access your own account"}'),
             "hang": (None, ""),
         }[self.behaviour]

@@ -9,7 +9,6 @@ import time
 import jwt
 import pytest
 
-from conftest import JWT_SECRET
 from support import FILMS, bearer, every_page
 
 PUBLIC_FILMS, ALL_FILMS = 999 - 437, 999
@@ -143,7 +142,7 @@ def test_a_forged_signature_is_401(client, auth_service):
 def test_an_expired_token_is_401(client, auth_service):
     _, tokens = auth_service.new_user(role="subscriber")
     claims = jwt.decode(tokens["access_token"], options={"verify_signature": False})
-    expired = jwt.encode({**claims, "exp": int(time.time()) - 60}, JWT_SECRET, algorithm="HS256")
+    expired = auth_service.sign({**claims, "exp": int(time.time()) - 60})
     response = client.get(FILMS, headers=bearer(expired))
     assert response.status_code == 401
     assert response.json() == {"detail": "Token has expired"}

@@ -44,6 +44,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.films = FilmService(engine)
     app.state.genres = GenreService(engine)
     app.state.persons = PersonService(engine)
+    await auth.start()
     try:
         yield
     finally:

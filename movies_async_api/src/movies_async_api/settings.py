@@ -6,7 +6,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PACKAGE_INSTANCE_PATH = Path(__file__).resolve().parent.parent / "instance"
@@ -30,6 +30,13 @@ class Settings(BaseSettings):
     auth_failure_threshold: int = Field(default=3, ge=1, description="Consecutive failures that open the breaker")
     auth_cooldown: float = Field(default=5.0, gt=0, description="Seconds the breaker stays open before one probe")
     auth_answer_ttl: float = Field(default=5.0, ge=0, description="Seconds a token's answer is reused; 0: never")
+    auth_service_name: str = Field(default="movies-api", description="This service's account at movies_auth")
+    auth_service_secret: SecretStr | None = Field(
+        default=None, description="Its secret (`flask services create`); unset: every caller is anonymous"
+    )
+    auth_verify_tokens_locally: bool = Field(
+        default=True, description="Check signatures and expiry against movies_auth's JWKS before asking it"
+    )
 
     log_level: str = "INFO"
 
@@ -42,6 +49,8 @@ class Settings(BaseSettings):
     def _check(self) -> Settings:
         if self.app_env == "production" and (not self.database_url or not self.redis_url):
             raise ValueError("DATABASE_URL and REDIS_URL must be set in production (no embedded stores)")
+        if self.app_env == "production" and not self.auth_service_secret:
+            raise ValueError("AUTH_SERVICE_SECRET must be set in production: movies_auth answers services only")
         return self
 
     @cached_property
