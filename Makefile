@@ -40,9 +40,13 @@ run: install
 	@echo "movies API:   http://127.0.0.1:$(MOVIES_PORT)/api/v1/films   (docs: /api/openapi)"
 	@echo
 	@# Both run until Ctrl-C. Each outlives the other, so you can stop movies_auth and watch the API degrade.
-	@trap 'kill $$(jobs -p) 2>/dev/null' EXIT; \
+	@# The movies API authenticates to movies_auth as service movies-api, with a secret made for this run.
+	@secret=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(32))'); \
+	registered=$$(MOVIES_API_SECRET=$$secret $(BIN)/flask services ensure movies-api --secret-env MOVIES_API_SECRET 2>&1) \
+		|| { echo "$$registered" >&2; exit 1; }; \
+	trap 'kill $$(jobs -p) 2>/dev/null' EXIT; \
 	GUNICORN_BIND=127.0.0.1:$(AUTH_PORT) $(BIN)/gunicorn -c movies_auth/gunicorn.conf.py movies_auth.wsgi:app & \
-	AUTH_SERVICE_URL=http://127.0.0.1:$(AUTH_PORT) GUNICORN_BIND=127.0.0.1:$(MOVIES_PORT) \
+	AUTH_SERVICE_SECRET=$$secret AUTH_SERVICE_URL=http://127.0.0.1:$(AUTH_PORT) GUNICORN_BIND=127.0.0.1:$(MOVIES_PORT) \
 		$(BIN)/gunicorn -c movies_async_api/gunicorn.conf.py movies_async_api.main:app & \
 	wait
 

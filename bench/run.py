@@ -38,6 +38,7 @@ import redis
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
+import signing  # noqa: E402 (beside this script)
 from harness import Process, free_port, fresh_database, fresh_redis  # noqa: E402
 from movies_auth.models import LoginAttempt, User  # noqa: E402
 from movies_auth.services.passwords import Passwords  # noqa: E402
@@ -293,13 +294,15 @@ def main() -> None:
     auth_config, movies_config = REPO / "movies_auth/gunicorn.conf.py", REPO / "movies_async_api/gunicorn.conf.py"
 
     # Production settings, as .env.prod.example sets them (logs at INFO, to a file as a container's would go).
+    service_secret = uuid.uuid4().hex * 2
     auth_env = os.environ | {
         "APP_ENV": "production",
         "FLASK_APP": "movies_auth",
         "INSTANCE_PATH": str(scratch / "auth"),
         "DATABASE_URL": fresh_database(database_url, "movies_bench_auth"),
         "REDIS_URL": fresh_redis(redis_url, 1),
-        "JWT_SECRET_KEY": uuid.uuid4().hex * 2,
+        "JWT_KEYS_DIR": str(scratch / "auth-keys"),
+        "SERVICE_SECRET_MOVIES_API": service_secret,
         "LOGIN_RATE_LIMIT_PER_IP": GENEROUS,
         "LOGIN_RATE_LIMIT_PER_ACCOUNT": GENEROUS,
         "LOG_LEVEL": "INFO",
@@ -311,6 +314,7 @@ def main() -> None:
         "DATABASE_URL": fresh_database(database_url, "movies_bench_movies"),
         "REDIS_URL": fresh_redis(redis_url, 0),
         "AUTH_SERVICE_URL": auth_url,
+        "AUTH_SERVICE_SECRET": service_secret,
         "LOG_LEVEL": "INFO",
     }
     movies, movies_url = gunicorn("movies API", movies_config, "movies_async_api.main:app", movies_env,
@@ -318,8 +322,9 @@ def main() -> None:
     reference, reference_url = gunicorn("reference", auth_config, "reference_app:app", auth_env, "/reference",
                                         scratch, "--pythonpath", str(REPO / "bench"))  # fmt: skip
     superuser = ["--email", ROOT_EMAIL, "--password", PASSWORD, "--first-name", "Bench", "--last-name", "Root"]
+    register = ["flask", "services", "ensure", "movies-api", "--secret-env", "SERVICE_SECRET_MOVIES_API"]
     for command, env in [(["flask", "app", "init"], auth_env), (["flask", "superuser", "create", *superuser], auth_env),
-                         (["movies-api", "demo", "--films", "1000"], movies_env)]:  # fmt: skip
+                         (register, auth_env), (["movies-api", "demo", "--films", "1000"], movies_env)]:  # fmt: skip
         subprocess.run([str(BIN / command[0]), *command[1:]], env=env, check=True, capture_output=True)
 
     wrk = Wrk(options.duration, options.connections, options.threads, scratch, f"{reference_url}/reference")
@@ -348,7 +353,7 @@ def main() -> None:
         rows.append(wrk.compared("movies: film list, subscriber, auth stopped", films, headers=viewer["headers"]))
 
     hash_ms = argon2_hash_ms(auth_settings(auth_env))
-    report(reference_row(wrk.references), rows, scaled, hash_ms, bytes_per_revocation, options)
+    report(reference_row(wrk.references), rows, scaled, hash_ms, bytes_per_revocation, signing.measure(), options)
     shutil.rmtree(scratch, ignore_errors=True)
 
 
@@ -405,7 +410,7 @@ def targets(rows: list[Row], scaled: list[Row], hash_ms: float, bytes_per_revoca
 
 
 def report(reference: Row, rows: list[Row], scaled: list[Row], hash_ms: float, bytes_per_revocation: float | None,
-           options: argparse.Namespace) -> None:  # fmt: skip
+           signatures: dict[str, dict[str, float]], options: argparse.Namespace) -> None:  # fmt: skip
     """Print the table and the targets; write them, with the run's conditions, as JSON and a PNG chart."""
     checks = targets(rows, scaled, hash_ms, bytes_per_revocation)
     rows = [reference, *rows]
@@ -416,6 +421,7 @@ def report(reference: Row, rows: list[Row], scaled: list[Row], hash_ms: float, b
         print(f"{row.name:<{width}}  {row.connections:>5}  {row.requests_per_second:>9.0f}  {row.p50_ms:>8.2f}  "
               f"{row.p99_ms:>8.2f}  {row.errors:>6}  {ratio}")  # fmt: skip
     print(f"\none argon2id hash at the configured parameters: {hash_ms:.1f} ms")
+    signing.print_table(signatures)
     if bytes_per_revocation is not None:
         print(f"Redis memory per live revocation: {bytes_per_revocation:.0f} bytes")
     print("\ntargets:")
@@ -431,6 +437,7 @@ def report(reference: Row, rows: list[Row], scaled: list[Row], hash_ms: float, b
         "wrk": {"duration_s": options.duration, "connections": options.connections, "threads": options.threads},
         "argon2id_hash_ms": hash_ms,
         "redis_bytes_per_revocation": bytes_per_revocation,
+        "token_signatures": signatures,
         "rows": [asdict(row) | {"ratio": row.ratio} for row in rows + scaled],
         "targets": [asdict(check) for check in checks],
     }

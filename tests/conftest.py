@@ -115,6 +115,8 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     cert = make_certificate(prefix / "certs")
     ports = {name: free_port() for name in ("auth", "movies", "http", "https")}
     path = f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}"
+    # As in compose: movies_auth registers the movies API's account from this variable at every start.
+    service_secret = secrets.token_urlsafe(32)
 
     auth_env = os.environ | {
         "PATH": path,
@@ -123,7 +125,8 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
         "INSTANCE_PATH": str(work / "auth-instance"),
         "DATABASE_URL": fresh_database(database_url, f"{base}_e2e_auth"),
         "REDIS_URL": fresh_redis(redis_url, 1),
-        "JWT_SECRET_KEY": secrets.token_hex(32),
+        "JWT_KEYS_DIR": str(work / "auth-keys"),
+        "SERVICE_SECRET_MOVIES_API": service_secret,
         "TRUSTED_PROXIES": "1",
         "GUNICORN_BIND": f"127.0.0.1:{ports['auth']}",
         "GUNICORN_WORKERS": "2",
@@ -135,6 +138,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
         "DATABASE_URL": fresh_database(database_url, f"{base}_e2e_movies"),
         "REDIS_URL": fresh_redis(redis_url, 0),
         "AUTH_SERVICE_URL": f"http://127.0.0.1:{ports['auth']}",
+        "AUTH_SERVICE_SECRET": service_secret,
         "GUNICORN_BIND": f"127.0.0.1:{ports['movies']}",
         "GUNICORN_WORKERS": "2",
         "FORWARDED_ALLOW_IPS": "127.0.0.1",
