@@ -47,17 +47,18 @@ def measure() -> dict[str, dict[str, float]]:
     now = int(time.time())
     claims = {"sub": str(uuid.uuid4()), "jti": str(uuid.uuid4()), "iat": now, "exp": now + 900, "type": "access",
               "fresh": False, "sid": "x" * 22, "ep": 0}  # fmt: skip
-    results = {}
-    for algorithm in ALGORITHMS:
-        private, public = _keys(algorithm)
-        headers = {"kid": "20261121T000000000000Z-00000000"} if algorithm != "HS256" else None
-        token = jwt.encode(claims, private, algorithm=algorithm, headers=headers)
-        results[algorithm] = {
-            "sign_us": _microseconds(lambda: jwt.encode(claims, private, algorithm=algorithm, headers=headers), 200),
-            "verify_us": _microseconds(lambda: jwt.decode(token, public, algorithms=[algorithm]), 1000),
-            "token_chars": len(token),
-        }
-    return results
+    return {algorithm: _cost(algorithm, claims) for algorithm in ALGORITHMS}
+
+
+def _cost(algorithm: str, claims: dict) -> dict[str, float]:
+    private, public = _keys(algorithm)
+    headers = {"kid": "20261121T000000000000Z-00000000"} if algorithm != "HS256" else None
+    token = jwt.encode(claims, private, algorithm=algorithm, headers=headers)
+    return {
+        "sign_us": _microseconds(lambda: jwt.encode(claims, private, algorithm=algorithm, headers=headers), 200),
+        "verify_us": _microseconds(lambda: jwt.decode(token, public, algorithms=[algorithm]), 1000),
+        "token_chars": len(token),
+    }
 
 
 def print_table(results: dict[str, dict[str, float]]) -> None:
