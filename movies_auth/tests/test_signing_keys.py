@@ -214,3 +214,15 @@ def test_other_algorithms_by_setting(settings, tmp_path, algorithm, kty):
     else:
         assert [key["kty"] for key in jwks] == [kty] and jwks[0]["crv"] == "P-256"
         assert verify_with_jwks(client, token)["type"] == "access"
+
+
+def test_an_emptied_key_ring_is_a_clear_503_not_a_crash(client, account, fresh_ring):
+    for path in fresh_ring.folder.glob("*.pem"):
+        path.unlink()
+    fresh_ring.refresh()
+
+    response = login(client, account.email)
+
+    assert response.status_code == 503
+    assert response.json == {"msg": "Signing keys are unavailable, try again shortly"}
+    assert client.get(VALIDATION, headers=account.headers).status_code == 422

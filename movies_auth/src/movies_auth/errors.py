@@ -11,6 +11,8 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, TooManyRequests
 
+from movies_auth.signing_keys import KeyRingError
+
 log = logging.getLogger(__name__)
 
 
@@ -93,6 +95,11 @@ def register_error_handlers(app: Flask) -> None:
     def _database_down(error: OperationalError) -> Response:
         log.error("Database is unavailable: %s", error.orig)
         return error_response(503, "Database is unavailable, try again shortly")
+
+    @app.errorhandler(KeyRingError)
+    def _no_signing_key(error: KeyRingError) -> Response:
+        log.error("Cannot sign tokens: %s", error)
+        return error_response(503, "Signing keys are unavailable, try again shortly")
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:

@@ -36,20 +36,20 @@ class VerifiedTokens:
         self._cache: TLRUCache[str, dict[str, Any]] = TLRUCache(
             maxsize=VERIFIED_TOKENS_KEPT, ttu=_until_expiry, timer=time.time
         )
-        self._keys_version: object = None
+        self._keys: object = None
 
-    def get(self, token: str, keys_version: object) -> dict[str, Any] | None:
-        """The claims of a token verified under these keys, if it was."""
+    def get(self, token: str, keys: object) -> dict[str, Any] | None:
+        """The claims of a token verified under these keys (a key ring snapshot), if it was."""
         with self._lock:
-            if keys_version != self._keys_version:
+            if keys is not self._keys:
                 self._cache.clear()
-                self._keys_version = keys_version
+                self._keys = keys
             return self._cache.get(token)
 
-    def put(self, token: str, claims: dict[str, Any], keys_version: object) -> None:
+    def put(self, token: str, claims: dict[str, Any], keys: object) -> None:
         """Remember a verified token."""
         with self._lock:
-            if keys_version == self._keys_version:
+            if keys is self._keys:
                 self._cache[token] = claims
 
 
@@ -90,12 +90,12 @@ class JWTManager(flask_jwt_extended.JWTManager):
         if csrf_value is not None or allow_expired:
             return super()._decode_jwt_from_config(encoded_token, csrf_value, allow_expired)
         ring: KeyRing | None = current_app.extensions.get("key_ring")
-        keys_version = ring.snapshot.version if ring else None
+        keys = ring.snapshot if ring else None
         verified: VerifiedTokens = current_app.extensions["verified_tokens"]
-        claims = verified.get(encoded_token, keys_version)
+        claims = verified.get(encoded_token, keys)
         if claims is None:
             claims = super()._decode_jwt_from_config(encoded_token)
-            verified.put(encoded_token, claims, keys_version)
+            verified.put(encoded_token, claims, keys)
         return dict(claims)  # callers may keep or change theirs
 
 
