@@ -10,11 +10,13 @@ from typing import Any
 import flask_jwt_extended
 from cachetools import TLRUCache
 from flask import Flask, current_app
-from jwt.exceptions import InvalidSignatureError
+from jwt.exceptions import InvalidSignatureError, InvalidTokenError, MissingRequiredClaimError
 
 from movies_auth.signing_keys import KeyRing, SigningKey
 
 VERIFIED_TOKENS_KEPT = 50_000
+# Every token this service mints has these; flask-jwt-extended would fill in `type` and `jti` if absent.
+REQUIRED_CLAIMS = ("sub", "exp", "iat", "jti", "type")
 
 # The key one token is being signed with: its `kid` header and its signature must name the same key,
 # even if another thread sees the ring change in between.
@@ -104,7 +106,8 @@ def _encode_key(_identity: Any) -> Any:
     return key.private_key if key else current_app.config["JWT_SECRET_KEY"]
 
 
-def _decode_key(header: dict[str, Any], _payload: dict[str, Any]) -> Any:
+def _decode_key(header: dict[str, Any], payload: dict[str, Any]) -> Any:
+    _require_our_claims(payload)
     ring: KeyRing | None = current_app.extensions.get("key_ring")
     if ring is None:
         return current_app.config["JWT_SECRET_KEY"]
@@ -112,3 +115,19 @@ def _decode_key(header: dict[str, Any], _payload: dict[str, Any]) -> Any:
     if key is None:
         raise InvalidSignatureError("Signature verification failed")
     return key.public_key
+
+
+def _require_our_claims(payload: dict[str, Any]) -> None:
+    """Refuse what this service never mints: a token without its claims, or living longer than any it issues.
+
+    A token with the right signature has them all; this is defence in depth, on the first sight of a
+    token only (a verified token is remembered).
+    """
+    for claim in REQUIRED_CLAIMS:
+        if claim not in payload:
+            raise MissingRequiredClaimError(claim)
+    issued, expires = payload["iat"], payload["exp"]
+    if all(isinstance(value, int) and not isinstance(value, bool) for value in (issued, expires)):
+        longest = current_app.extensions["settings"].longest_token_life.total_seconds()
+        if expires - issued > longest:
+            raise InvalidTokenError("Token lifetime is longer than any this service issues")

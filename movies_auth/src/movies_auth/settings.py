@@ -118,6 +118,11 @@ class Settings(BaseSettings):
                 return "postgresql+psycopg://" + url.removeprefix(prefix)
         return url
 
+    @property
+    def longest_token_life(self) -> timedelta:
+        """How long the longest-lived token the service mints can live (a refresh token, unless set otherwise)."""
+        return max(self.jwt_refresh_token_expires, self.jwt_service_token_expires)
+
     def key_ring_folder(self, instance_path: str) -> Path:
         """Where the signing keys live: JWT_KEYS_DIR, or beside the embedded database."""
         return self.jwt_keys_dir or Path(instance_path) / "jwt-keys"

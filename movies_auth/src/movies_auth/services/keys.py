@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from flask import current_app
 
 from movies_auth.errors import APIError, Conflict, NotFound
-from movies_auth.services import tokens
+from movies_auth.extensions import current_settings
 from movies_auth.signing_keys import KeyRing, SigningKey, generate, remove
 
 
@@ -38,7 +38,7 @@ def list_keys() -> list[KeyState]:
     states = []
     for kid in sorted(snapshot.keys):
         superseded_at = snapshot.superseded_at(kid)
-        retirable_at = superseded_at + tokens.longest_token_life() if superseded_at else None
+        retirable_at = superseded_at + current_settings().longest_token_life if superseded_at else None
         states.append(
             KeyState(snapshot.keys[kid], "verifying" if superseded_at else "signing", superseded_at, retirable_at)
         )

@@ -18,7 +18,6 @@ import secrets
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 import jwt
@@ -187,11 +186,5 @@ def _remaining_life(claims: dict[str, Any]) -> int:
     return max(1, int(claims["exp"] - time.time()) + 1)
 
 
-def longest_token_life() -> timedelta:
-    """How long the longest-lived token the service mints can live (a refresh token, unless configured otherwise)."""
-    settings = current_settings()
-    return max(settings.jwt_refresh_token_expires, settings.jwt_service_token_expires)
-
-
 def _longest_token_life() -> int:
-    return int(longest_token_life().total_seconds()) + 1
+    return int(current_settings().longest_token_life.total_seconds()) + 1
