@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 from movies_auth import redis_keys
+from movies_auth.extensions import db
+from movies_auth.models import LoginAttempt
 from support import API, bearer, login, register
+
+
+def failed_logins(app, account) -> int:
+    with app.app_context():
+        return db.session.query(LoginAttempt).filter_by(success=False).count()
 
 
 @pytest.fixture
@@ -91,3 +100,17 @@ def test_counters_live_in_redis_so_every_worker_shares_them(app, client, account
 
     counters = [key for key in app.extensions["redis"].scan_iter("*") if redis_keys.RATE_LIMIT_PREFIX in key]
     assert counters, "rate-limit counters must be in the shared Redis, not in one worker's memory"
+
+
+def test_parallel_wrong_passwords_are_counted_exactly_and_the_limit_holds(app, account, limits):
+    limits(login_rate_limit_per_account="10 per minute")
+
+    def attempt(_: int) -> int:
+        return login(app.test_client(), account.email, "wrong password!").status_code
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        statuses = list(pool.map(attempt, range(100)))
+
+    assert statuses.count(401) == 10
+    assert statuses.count(429) == 90
+    assert failed_logins(app, account) == 10

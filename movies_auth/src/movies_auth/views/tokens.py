@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import time
 
 from flask import Blueprint, request
@@ -18,7 +17,6 @@ from movies_auth.guards import (
     subject_claims,
     token_required,
 )
-from movies_auth.models import normalize_email
 from movies_auth.openapi import accepts, documents_header, responds
 from movies_auth.request_context import client_ip
 from movies_auth.schemas import (
@@ -29,30 +27,14 @@ from movies_auth.schemas import (
     ServiceTokenSchema,
     TokenPairSchema,
 )
-from movies_auth.services import accounts, service_accounts, tokens
+from movies_auth.services import accounts, login_throttle, service_accounts, tokens
 
 bp = Blueprint("tokens", __name__, url_prefix="/auth/api/v1/auth_token")
 service_bp = Blueprint("service_tokens", __name__, url_prefix="/auth/api/v1/service_token")
 
 
-def _login_account() -> str:
-    """The rate-limit key of the account a login names."""
-    # A digest: any input makes a valid key, and no email is spelled out in Redis.
-    body = request.get_json(silent=True)
-    email = body.get("email") if isinstance(body, dict) else None
-    if not isinstance(email, str):
-        return ""
-    return hashlib.sha256(normalize_email(email).encode("utf-8", "surrogatepass")).hexdigest()
-
-
 @bp.post("")
 @limiter.limit(lambda: current_settings().login_rate_limit_per_ip, key_func=client_ip, scope="login-ip")
-@limiter.limit(
-    lambda: current_settings().login_rate_limit_per_account,
-    key_func=_login_account,
-    scope="login-account",
-    deduct_when=lambda response: response.status_code == 401,
-)
 @accepts(CredentialsSchema)
 @responds(200, TokenPairSchema, errors=[401, 429])
 def login(data: dict) -> tokens.TokenPair:
@@ -60,11 +42,13 @@ def login(data: dict) -> tokens.TokenPair:
 
     Rate limited per client address, and per account on failed attempts.
     """
+    succeeded = login_throttle.reserve(data["email"])
     user = accounts.authenticate(
         data["email"], data["password"], ip_address=client_ip(), user_agent=request.user_agent.string
     )
     if user is None:
         raise Unauthorized("Invalid email or password")
+    succeeded()
     return tokens.start_session(user.id)
 
 
