@@ -397,3 +397,34 @@ def test_control_characters_in_the_user_agent_are_not_stored(app, client, accoun
     with app.app_context():
         agents = {attempt.user_agent for attempt in db.session.query(LoginAttempt)}
     assert "agentwithescape" in agents
+
+
+def test_refreshes_racing_logout_everywhere_leave_no_live_token(app, account):
+    sessions = [login(app.test_client(), account.email).json for _ in range(3)]
+    minted = [token for session in sessions for token in (session["access_token"], session["refresh_token"])]
+
+    def refresh_chain(session: dict) -> int:
+        """Refresh on and on until logout everywhere cuts the chain; the status that cut it."""
+        client, token = app.test_client(), session["refresh_token"]
+        for _ in range(2000):
+            pair = refresh(client, token)
+            if pair.status_code != 200:
+                return pair.status_code
+            token = pair.json["refresh_token"]
+            minted.extend([pair.json["access_token"], token])
+        return 200
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        chains = [pool.submit(refresh_chain, session) for session in sessions]
+        time.sleep(0.02)
+        assert app.test_client().delete(LOGOUT_ALL, headers=account.headers).status_code == 204
+        assert [chain.result() for chain in chains] == [401, 401, 401]  # each was still refreshing
+
+    client = app.test_client()
+    assert minted
+    for token in minted:
+        claims = claims_of(token)
+        if claims["type"] == "access":
+            assert validate(client, token).status_code == 401
+        else:
+            assert refresh(client, token).status_code == 401
