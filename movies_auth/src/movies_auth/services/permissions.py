@@ -11,7 +11,7 @@ from movies_auth.extensions import db
 from movies_auth.models import Permission, Role
 from movies_auth.services import access
 from movies_auth.services.access import SUPERUSER_PERMISSION
-from movies_auth.services.persistence import commit_unique, save_changes
+from movies_auth.services.persistence import commit_unique, find_by_name, save_changes
 
 ADMIN_PERMISSION = "permissions_admin"
 SUPERUSER_ROLE = "superuser"
@@ -44,7 +44,7 @@ def list_permissions() -> list[Permission]:
 
 def get_permission(name: str) -> Permission:
     """The permission with this name, or 404."""
-    permission = db.session.scalar(select(Permission).where(Permission.name == name))
+    permission = find_by_name(Permission, name)
     if permission is None:
         raise NotFound(f"Permission {name!r} not found")
     return permission

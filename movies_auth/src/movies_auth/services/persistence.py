@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -29,6 +29,11 @@ def save_changes(record: Any, changes: dict[str, Any], conflict: Callable[[], AP
     for field, value in changes.items():
         setattr(record, field, value)
     commit_unique(conflict)
+
+
+def find_by_name(model: type[Any], name: str) -> Any | None:
+    """The record of `model` (a role, a permission, a service) with this unique name, if there is one."""
+    return db.session.scalar(select(model).where(model.name == name))
 
 
 def insert_unless_present(table: Table, **values: Any) -> bool:

@@ -12,7 +12,7 @@ from movies_auth.errors import Conflict, NotFound
 from movies_auth.extensions import db
 from movies_auth.models import Permission, Role, role_permissions
 from movies_auth.services import access
-from movies_auth.services.persistence import commit_unique, insert_unless_present, save_changes
+from movies_auth.services.persistence import commit_unique, find_by_name, insert_unless_present, save_changes
 from movies_auth.services.superusers import keeping_a_superuser
 
 
@@ -28,7 +28,7 @@ def list_roles() -> list[Role]:
 
 def get_role(name: str) -> Role:
     """The role with this name, or 404."""
-    role = db.session.scalar(select(Role).where(Role.name == name))
+    role = find_by_name(Role, name)
     if role is None:
         raise NotFound(f"Role {name!r} not found")
     return role

@@ -17,7 +17,7 @@ from movies_auth.models import ServiceAccount, utcnow
 from movies_auth.schemas import SERVICE_SECRET_MIN_LENGTH
 from movies_auth.services import tokens
 from movies_auth.services.passwords import passwords
-from movies_auth.services.persistence import commit_unique
+from movies_auth.services.persistence import commit_unique, find_by_name
 
 audit = logging.getLogger("movies_auth.audit")
 
@@ -39,7 +39,7 @@ def list_services() -> list[ServiceAccount]:
 
 def get_service(name: str) -> ServiceAccount:
     """The service with this name, or 404."""
-    service = db.session.scalar(select(ServiceAccount).where(ServiceAccount.name == name))
+    service = find_by_name(ServiceAccount, name)
     if service is None:
         raise NotFound(f"No service named {name!r}")
     return service
@@ -86,7 +86,7 @@ def delete(service: ServiceAccount) -> None:
 
 def authenticate(name: str, secret: str) -> ServiceAccount | None:
     """The service these credentials belong to, or None; both answers cost one hash."""
-    service = db.session.scalar(select(ServiceAccount).where(ServiceAccount.name == name))
+    service = find_by_name(ServiceAccount, name)
     if not passwords().verify(service.secret_hash if service else None, secret):
         audit.warning("service token refused service=%s", name if service else "-")
         return None
