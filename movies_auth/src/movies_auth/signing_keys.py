@@ -16,6 +16,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,7 @@ class SigningKey:
     algorithm: str
     created_at: datetime
 
-    @property
+    @cached_property
     def public_key(self) -> PublicKey:
         """The half verifiers need."""
         return self.private_key.public_key()
@@ -69,6 +70,11 @@ class Snapshot:
         if not self.keys:
             raise KeyRingError("The key ring is empty: run `flask keys rotate` to create a signing key")
         return self.keys[max(self.keys)]
+
+    @cached_property
+    def jwks(self) -> dict[str, list[dict[str, Any]]]:
+        """The public keys, oldest first, as a JWK Set: made once per state of the ring."""
+        return {"keys": [self.keys[kid].public_jwk() for kid in sorted(self.keys)]}
 
     def superseded_at(self, kid: str) -> datetime | None:
         """When the key stopped signing (the next key's creation); None while it still signs."""
@@ -114,8 +120,7 @@ class KeyRing:
 
     def jwks(self) -> dict[str, list[dict[str, Any]]]:
         """The public keys, oldest first, as a JWK Set."""
-        keys = self.snapshot.keys
-        return {"keys": [keys[kid].public_jwk() for kid in sorted(keys)]}
+        return self.snapshot.jwks
 
 
 def generate(folder: Path, algorithm: str) -> SigningKey:
@@ -164,11 +169,8 @@ def _folder_version(folder: Path) -> frozenset:
     # Names, sizes and times of the key files: a folder's own mtime can miss two changes in one tick.
     try:
         with os.scandir(folder) as entries:
-            return frozenset(
-                (entry.name, entry.stat().st_mtime_ns, entry.stat().st_size)
-                for entry in entries
-                if _is_key_file(Path(entry.name))
-            )
+            stats = {entry.name: entry.stat() for entry in entries if _is_key_file(Path(entry.name))}
+        return frozenset((name, stat.st_mtime_ns, stat.st_size) for name, stat in stats.items())
     except FileNotFoundError:
         return frozenset()
 
