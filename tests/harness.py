@@ -4,6 +4,7 @@ its container starts it, a free loopback port, a fresh PostgreSQL database, a wi
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -89,3 +90,102 @@ class Process:
 
     def __exit__(self, *_: object) -> None:
         self.stop()
+
+
+def _as_postgres_user(command: list[str]) -> list[str]:
+    # PostgreSQL's tools refuse to run as root; CI runs as root.
+    return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
+
+
+@dataclass
+class RedisServer:
+    """A Redis of our own on a free port, persisting as production's does, that a test may stop, start or pause."""
+
+    directory: Path
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen | None = field(default=None, repr=False)
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        """Start it (again, with what it had written) and wait until it answers."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.process = subprocess.Popen(
+            ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--dir", str(self.directory),
+             "--appendonly", "yes", "--appendfsync", "always", "--save", ""],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        client = redis.Redis(port=self.port, socket_timeout=1)
+        for _ in range(100):
+            try:
+                client.ping()
+                return
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        raise RuntimeError(f"redis-server on port {self.port} did not start")
+
+    def stop(self) -> None:
+        """Shut it down; connections to it are refused from now on."""
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=30)
+
+    def pause(self, seconds: float) -> None:
+        """CLIENT PAUSE: every client's commands stall for `seconds`, connections stay open."""
+        redis.Redis(port=self.port).execute_command("CLIENT", "PAUSE", int(seconds * 1000), "ALL")
+
+
+@dataclass
+class PostgresServer:
+    """A PostgreSQL cluster of our own (initdb in a scratch directory) that a test may stop and start."""
+
+    directory: Path
+    port: int = field(default_factory=free_port)
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    @staticmethod
+    def binary(name: str) -> str:
+        """A server tool of the newest PostgreSQL installed (they are not on PATH on Debian)."""
+        found = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"), key=lambda path: int(path.parts[4]))
+        if not found:
+            raise FileNotFoundError(f"PostgreSQL's {name} is not installed")
+        return str(found[-1])
+
+    def create(self) -> None:
+        """initdb a cluster that trusts local connections."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            shutil.chown(self.directory, "postgres")
+        subprocess.run(
+            _as_postgres_user([self.binary("initdb"), "-D", str(self.directory / "data"), "-A", "trust",
+                               "-U", "postgres", "-E", "UTF8", "--no-sync"]),
+            check=True, capture_output=True,
+        )  # fmt: skip
+
+    def _ctl(self, *args: str) -> None:
+        subprocess.run(_as_postgres_user([self.binary("pg_ctl"), "-D", str(self.directory / "data"), *args]),
+                       check=True, capture_output=True)  # fmt: skip
+
+    def start(self) -> None:
+        """Start it and wait until it accepts connections."""
+        options = f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._ctl("-o", options, "-l", str(self.directory / "server.log"), "-w", "start")
+
+    def stop(self) -> None:
+        """Fast shutdown: open sessions are cut, new connections refused."""
+        self._ctl("-m", "fast", "-w", "stop")
+
+    def terminate_connections(self, database: str) -> int:
+        """pg_terminate_backend on every other session of `database`; how many were cut."""
+        with psycopg.connect(self.url, autocommit=True) as connection:
+            row = connection.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE datname = %s AND pid <> pg_backend_pid()",
+                (database,),
+            ).fetchone()
+        return row[0]

@@ -76,7 +76,13 @@ def _flask_config(app: Flask, settings: Settings) -> dict[str, Any]:
     if database_url.startswith("sqlite"):
         engine_options: dict[str, Any] = {"connect_args": {"timeout": 30}}
     else:
-        engine_options = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10, "pool_recycle": 1800}
+        engine_options = {
+            "pool_pre_ping": True,
+            "pool_size": 10,
+            "max_overflow": 10,
+            "pool_recycle": 1800,
+            "connect_args": {"connect_timeout": settings.database_connect_timeout},
+        }
     return {
         "MAX_CONTENT_LENGTH": settings.max_content_length,
         "SQLALCHEMY_DATABASE_URI": database_url,

@@ -55,8 +55,9 @@ class ClientSideCache:
         # costs less than parsing every notice: a mass revocation must not stall the next request.
         self._max_backlog = max_backlog
         # A pong proves every notice sent before its PING has arrived. Local values are trusted only
-        # while the last pong is younger than a heartbeat, so even a connection that dies silently
-        # leaves them stale for at most that long; a PING unanswered for two heartbeats drops it.
+        # while the last answered PING was sent less than a heartbeat ago (not when its pong was read:
+        # a pong may wait in the socket buffer of an idle worker), so even a connection that dies
+        # silently leaves them stale for at most that long; a PING unanswered for two heartbeats drops it.
         self._heartbeat, self._retry_after = heartbeat, retry_after
         self._lock = threading.Lock()
         self._entries: dict[str, str | None] = {}
@@ -64,7 +65,7 @@ class ClientSideCache:
         self._generation = 0
         self._connection: redis.Connection | None = None
         self._pid = os.getpid()
-        self._last_pong = self._next_attempt = 0.0
+        self._confirmed_at = self._next_attempt = 0.0
         self._ping_sent: float | None = None
 
     def mget(self, *keys: str) -> list[str | None]:
@@ -101,7 +102,7 @@ class ClientSideCache:
                 backlog += self._apply(self._connection.read_response())
                 if backlog > self._max_backlog:
                     raise redis.ConnectionError(f"over {self._max_backlog} keys changed at once; starting over")
-            if self._ping_sent is None and now - self._last_pong > self._heartbeat / 2:
+            if self._ping_sent is None and now - self._confirmed_at > self._heartbeat / 2:
                 self._connection.send_command("PING")
                 self._ping_sent = now
             elif self._ping_sent is not None and now - self._ping_sent > 2 * self._heartbeat:
@@ -110,13 +111,13 @@ class ClientSideCache:
             log.warning("Redis client-side cache off until tracking is back: %s", error)
             self._lose_tracking()
             return False
-        return time.monotonic() - self._last_pong < self._heartbeat
+        return time.monotonic() - self._confirmed_at < self._heartbeat
 
     def _apply(self, message: list) -> int:
         """Apply one message from the tracking connection; how many keys it named."""
         kind = message[0]
-        if kind == "pong":
-            self._last_pong, self._ping_sent = time.monotonic(), None
+        if kind == "pong" and self._ping_sent is not None:
+            self._confirmed_at, self._ping_sent = self._ping_sent, None
         elif kind == "message" and message[1] == INVALIDATION_CHANNEL:
             self._generation += 1
             if message[2] is None:  # FLUSHDB / FLUSHALL: everything may have changed
@@ -149,7 +150,7 @@ class ClientSideCache:
         self._entries.clear()
         self._generation += 1
         self._connection = connection
-        self._last_pong, self._ping_sent = now, None
+        self._confirmed_at, self._ping_sent = now, None
         return True
 
     def _lose_tracking(self) -> None:

@@ -7,6 +7,8 @@ from flask import Flask, current_app
 from flask_limiter import Limiter
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
@@ -46,10 +48,12 @@ class RedisStore:
                 "decode_responses": True,
                 "socket_timeout": settings.redis_socket_timeout,
                 "socket_connect_timeout": settings.redis_socket_timeout,
+                # One immediate retry replaces a pooled connection a Redis restart has closed; a
+                # stalled Redis is not retried (redis-py's default would retry ten times with backoff),
+                # so a check that cannot reach it fails within one socket timeout.
+                "retry": Retry(NoBackoff(), retries=1, supported_errors=(redis.ConnectionError,)),
             }
-            client = redis.Redis.from_url(
-                settings.redis_url, **options, health_check_interval=30, retry_on_timeout=False
-            )
+            client = redis.Redis.from_url(settings.redis_url, **options, health_check_interval=30)
             if settings.redis_client_cache:
                 # RESP2: invalidation notices then arrive as plain pub/sub messages on their own connection.
                 tracker = redis.Redis.from_url(settings.redis_url, **options, protocol=2)

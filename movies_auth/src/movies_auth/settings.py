@@ -63,6 +63,7 @@ class Settings(BaseSettings):
     trusted_proxies: int = Field(default=0, ge=0, description="Reverse proxies in front (1 behind nginx)")
     max_content_length: int = Field(default=64 * 1024, ge=1024)
     redis_socket_timeout: float = Field(default=0.5, gt=0)
+    database_connect_timeout: int = Field(default=2, ge=2, description="Seconds; libpq's smallest is 2")
     redis_client_cache: bool = Field(
         default=True, description="Serve token and permission checks from a per-process copy Redis invalidates"
     )
