@@ -94,7 +94,14 @@ class Process:
 
 def _as_postgres_user(command: list[str]) -> list[str]:
     # PostgreSQL's tools refuse to run as root; CI runs as root.
-    return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
+    return [_tool("runuser"), "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
+
+
+def _tool(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        raise FileNotFoundError(f"{name} is not installed")
+    return path
 
 
 @dataclass
@@ -113,7 +120,7 @@ class RedisServer:
         """Start it (again, with what it had written) and wait until it answers."""
         self.directory.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
-            ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--dir", str(self.directory),
+            [_tool("redis-server"), "--bind", "127.0.0.1", "--port", str(self.port), "--dir", str(self.directory),
              "--appendonly", "yes", "--appendfsync", "always", "--save", ""],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip

@@ -53,7 +53,6 @@ class Session:
 @pytest.fixture(scope="module")
 def stores() -> Iterator[Stores]:
     require("redis-server")
-    require("runuser") if os.geteuid() == 0 else None
     work = world_readable_directory()  # the server runs as user postgres
     postgres, redis_server = PostgresServer(work / "postgres"), RedisServer(work / "redis")
     try:
