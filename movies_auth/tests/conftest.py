@@ -113,6 +113,17 @@ def admin(app: Flask, make_account) -> Account:
 
 
 @pytest.fixture
+def limits(app: Flask, monkeypatch: pytest.MonkeyPatch):
+    """Tighten one limit of the running app: `limits(login_rate_limit_per_account="3 per minute")`."""
+
+    def tighten(**values: str) -> None:
+        for name, value in values.items():
+            monkeypatch.setattr(app.extensions["settings"], name, value)
+
+    return tighten
+
+
+@pytest.fixture
 def count_queries(app: Flask):
     """A context manager counting the SQL statements the app runs inside it."""
 

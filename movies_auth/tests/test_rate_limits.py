@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
-
 from movies_auth import redis_keys
 from movies_auth.extensions import db
 from movies_auth.models import LoginAttempt
@@ -15,17 +13,6 @@ from support import API, bearer, login, register
 def failed_logins(app, account) -> int:
     with app.app_context():
         return db.session.query(LoginAttempt).filter_by(success=False).count()
-
-
-@pytest.fixture
-def limits(app, monkeypatch):
-    """Tighten one limit of the running app: `limits(login_rate_limit_per_account="3 per minute")`."""
-
-    def tighten(**values: str) -> None:
-        for name, value in values.items():
-            monkeypatch.setattr(app.extensions["settings"], name, value)
-
-    return tighten
 
 
 def test_failed_logins_lock_the_account_with_retry_after(client, account, limits):

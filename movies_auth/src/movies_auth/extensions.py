@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import redis
-from flask import Flask, current_app
-from flask_limiter import Limiter
+from flask import Flask, current_app, request
+from flask_limiter import Limiter, RequestLimit
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from redis.backoff import NoBackoff
@@ -12,7 +12,7 @@ from redis.retry import Retry
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
-from movies_auth import embedded_redis, redis_keys
+from movies_auth import audit, embedded_redis, redis_keys
 from movies_auth.client_cache import ClientSideCache
 from movies_auth.jwt_manager import JWTManager
 from movies_auth.request_context import client_ip
@@ -90,7 +90,13 @@ class RouteLimiter(Limiter):
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 jwt = JWTManager()
-limiter = RouteLimiter(key_func=client_ip)
+
+
+def _audit_breach(breach: RequestLimit) -> None:
+    audit.record("rate_limited", warning=True, limit=breach.limit, ip=client_ip(), path=request.path)
+
+
+limiter = RouteLimiter(key_func=client_ip, on_breach=_audit_breach)
 redis_store = RedisStore()
 
 

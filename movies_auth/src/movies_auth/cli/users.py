@@ -138,7 +138,7 @@ def log_out_everywhere(user: str, yes: bool) -> None:
     """Log USER (an email or a uuid) out everywhere: every token of every session dies."""
     account = find_user(user)
     confirm(f"Log {account.email} out of every session?", yes)
-    tokens.revoke_all_sessions(account.id)
+    tokens.log_out_everywhere(str(account.id))
     click.echo(f"{account.email} is logged out everywhere.")
 
 

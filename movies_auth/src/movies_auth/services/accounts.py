@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import uuid
 from collections.abc import Iterable
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from movies_auth import audit
 from movies_auth.errors import BadRequest, Conflict, NotFound
 from movies_auth.extensions import db
 from movies_auth.models import Role, User, normalize_email
@@ -17,8 +17,6 @@ from movies_auth.services import access, login_history, tokens
 from movies_auth.services.passwords import passwords
 from movies_auth.services.persistence import commit_unique, save_changes
 from movies_auth.services.superusers import keeping_a_superuser
-
-audit = logging.getLogger("movies_auth.audit")
 
 
 class EmailTaken(Conflict):
@@ -60,7 +58,7 @@ def register(
     )
     db.session.add(user)
     commit_unique(EmailTaken)
-    audit.info("user registered user_id=%s", user.id)
+    audit.record("user_registered", user_id=user.id)
     return user
 
 
@@ -74,8 +72,9 @@ def authenticate(email: str, password: str, *, ip_address: str | None, user_agen
     login_history.record(user=user, email=email, success=valid, ip_address=ip_address, user_agent=user_agent)
     db.session.commit()
     if not valid:
-        audit.warning("login failed user_id=%s ip=%s", user.id if user else "-", ip_address)
+        audit.record("login_failed", warning=True, user_id=user.id if user else None, ip=ip_address)
         return None
+    audit.record("login_succeeded", user_id=user.id, ip=ip_address)
     return user
 
 
@@ -84,6 +83,7 @@ def update_user(user: User, changes: dict[str, Any]) -> User:
     if "email" in changes:
         changes["email"] = normalize_email(changes["email"])
     save_changes(user, changes, EmailTaken)
+    audit.record("user_updated", user_id=user.id, fields=",".join(sorted(changes)))
     return user
 
 
@@ -94,7 +94,7 @@ def change_password(user: User, old_password: str, new_password: str, *, keep_se
     user.password_hash = passwords().hash(new_password)
     db.session.commit()
     tokens.revoke_all_sessions(user.id, except_session=keep_session)
-    audit.info("password changed user_id=%s", user.id)
+    audit.record("password_changed", user_id=user.id)
 
 
 def delete_user(user: User) -> None:
@@ -106,7 +106,7 @@ def delete_user(user: User) -> None:
     tokens.revoke_all_sessions(user_id)
     db.session.commit()
     access.user_grants_changed(user_id)
-    audit.info("user deleted user_id=%s", user_id)
+    audit.record("user_deleted", warning=True, user_id=user_id)
 
 
 def search(

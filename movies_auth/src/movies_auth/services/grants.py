@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import ColumnElement, Table, delete
 
+from movies_auth import audit
 from movies_auth.errors import NotFound
 from movies_auth.extensions import db
 from movies_auth.models import Permission, Role, User, user_permissions, user_roles
@@ -14,17 +15,24 @@ from movies_auth.services.superusers import keeping_a_superuser
 
 def grant_role(user: User, role: Role) -> bool:
     """Give the user a role; False when the user already had it."""
-    return _grant(user, user_roles, role_id=role.id)
+    granted = _grant(user, user_roles, role_id=role.id)
+    if granted:
+        audit.record("user_role_granted", user_id=user.id, role=role.name)
+    return granted
 
 
 def revoke_role(user: User, role: Role) -> None:
     """Take a role from the user; 404 if the user lacks it, 409 if that would leave no superuser."""
     _revoke(user, user_roles, user_roles.c.role_id == role.id, f"The user does not have role {role.name!r}")
+    audit.record("user_role_revoked", warning=True, user_id=user.id, role=role.name)
 
 
 def grant_permission(user: User, permission: Permission) -> bool:
     """Grant the user a permission directly; False when already granted."""
-    return _grant(user, user_permissions, permission_id=permission.id)
+    granted = _grant(user, user_permissions, permission_id=permission.id)
+    if granted:
+        audit.record("user_permission_granted", user_id=user.id, permission=permission.name)
+    return granted
 
 
 def revoke_permission(user: User, permission: Permission) -> None:
@@ -35,6 +43,7 @@ def revoke_permission(user: User, permission: Permission) -> None:
         user_permissions.c.permission_id == permission.id,
         f"The user has no direct grant of {permission.name!r}",
     )
+    audit.record("user_permission_revoked", warning=True, user_id=user.id, permission=permission.name)
 
 
 def _grant(user: User, table: Table, **grant: object) -> bool:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from flask import current_app
 
+from movies_auth import audit
 from movies_auth.errors import APIError, Conflict, NotFound
 from movies_auth.extensions import current_settings
 from movies_auth.signing_keys import KeyRing, SigningKey, generate, remove
@@ -50,6 +51,7 @@ def rotate() -> SigningKey:
     ring = key_ring()
     key = generate(ring.folder, ring.algorithm)
     ring.refresh()
+    audit.record("signing_key_added", kid=key.kid)
     return key
 
 
@@ -68,4 +70,5 @@ def retire(kid: str, *, force: bool = False) -> KeyState:
     ring = key_ring()
     remove(ring.folder, kid)
     ring.refresh()
+    audit.record("signing_key_retired", warning=True, kid=kid, forced=force)
     return state

@@ -16,9 +16,10 @@ from flask import current_app
 from limits import parse_many
 from werkzeug.exceptions import TooManyRequests
 
-from movies_auth import redis_keys
+from movies_auth import audit, redis_keys
 from movies_auth.extensions import current_settings, limiter
 from movies_auth.models import normalize_email
+from movies_auth.request_context import client_ip
 
 SCOPE = "login-account"
 
@@ -35,6 +36,7 @@ def reserve(email: str) -> Callable[[], None]:
             for held in (*taken, item):
                 strategy.hit(held, *identifiers, cost=-1)
             reset_at = strategy.get_window_stats(item, *identifiers).reset_time
+            audit.record("login_locked_out", warning=True, limit=item, account=identifiers[-1][:16], ip=client_ip())
             raise TooManyRequests(str(item), retry_after=max(1, math.ceil(reset_at - time.time())))
         taken.append(item)
 

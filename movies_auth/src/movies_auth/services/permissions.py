@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from movies_auth import audit
 from movies_auth.errors import Conflict, NotFound
 from movies_auth.extensions import db
 from movies_auth.models import Permission, Role
@@ -56,6 +57,7 @@ def create_permission(name: str, description: str = "") -> Permission:
     db.session.add(permission)
     commit_unique(lambda: PermissionNameTaken(name))
     access.grants_changed()
+    audit.record("permission_created", permission=name)
     return permission
 
 
@@ -66,6 +68,7 @@ def update_permission(permission: Permission, changes: dict[str, Any]) -> Permis
         raise BuiltInPermission()
     save_changes(permission, changes, lambda: PermissionNameTaken(changes["name"]))
     access.grants_changed()
+    audit.record("permission_updated", permission=permission.name, fields=",".join(sorted(changes)))
     return permission
 
 
@@ -76,6 +79,7 @@ def delete_permission(permission: Permission) -> None:
     db.session.delete(permission)  # its grants go with it (ON DELETE CASCADE)
     db.session.commit()
     access.grants_changed()
+    audit.record("permission_deleted", warning=True, permission=permission.name)
 
 
 def seed_defaults() -> list[str]:

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import selectinload
 
+from movies_auth import audit
 from movies_auth.errors import Conflict, NotFound
 from movies_auth.extensions import db
 from movies_auth.models import Permission, Role, role_permissions
@@ -40,6 +41,7 @@ def create_role(name: str, description: str = "", permissions: Iterable[Permissi
     db.session.add(role)
     commit_unique(lambda: RoleNameTaken(name))
     access.grants_changed()
+    audit.record("role_created", role=name, permissions=",".join(p.name for p in role.permissions))
     return role
 
 
@@ -47,6 +49,7 @@ def update_role(role: Role, changes: dict[str, Any]) -> Role:
     """Rename a role or change its description; 409 when the new name is taken."""
     save_changes(role, changes, lambda: RoleNameTaken(changes["name"]))
     access.grants_changed()
+    audit.record("role_updated", role=role.name, fields=",".join(sorted(changes)))
     return role
 
 
@@ -56,6 +59,7 @@ def delete_role(role: Role) -> None:
         db.session.delete(role)  # its grants go with it (ON DELETE CASCADE)
     db.session.commit()
     access.grants_changed()
+    audit.record("role_deleted", warning=True, role=role.name)
 
 
 def grant_permission(role: Role, permission: Permission) -> bool:
@@ -63,6 +67,8 @@ def grant_permission(role: Role, permission: Permission) -> bool:
     granted = insert_unless_present(role_permissions, role_id=role.id, permission_id=permission.id)
     db.session.commit()
     access.grants_changed()
+    if granted:
+        audit.record("role_permission_granted", role=role.name, permission=permission.name)
     return granted
 
 
@@ -78,3 +84,4 @@ def revoke_permission(role: Role, permission: Permission) -> None:
             raise NotFound(f"Role {role.name!r} does not grant {permission.name!r}")
     db.session.commit()
     access.grants_changed()
+    audit.record("role_permission_revoked", warning=True, role=role.name, permission=permission.name)

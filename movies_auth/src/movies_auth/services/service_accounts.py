@@ -6,11 +6,11 @@ deleting the service ends every service token it holds, as logging out everywher
 
 from __future__ import annotations
 
-import logging
 import secrets
 
 from sqlalchemy import select
 
+from movies_auth import audit
 from movies_auth.errors import BadRequest, Conflict, NotFound
 from movies_auth.extensions import db
 from movies_auth.models import ServiceAccount, utcnow
@@ -18,8 +18,6 @@ from movies_auth.schemas import SERVICE_SECRET_MIN_LENGTH
 from movies_auth.services import tokens
 from movies_auth.services.passwords import passwords
 from movies_auth.services.persistence import commit_unique, find_by_name
-
-audit = logging.getLogger("movies_auth.audit")
 
 
 class ServiceNameTaken(Conflict):
@@ -51,7 +49,7 @@ def create(name: str, secret: str | None = None) -> tuple[ServiceAccount, str]:
     service = ServiceAccount(name=name, secret_hash=passwords().hash(secret))
     db.session.add(service)
     commit_unique(ServiceNameTaken)
-    audit.info("service created service=%s", name)
+    audit.record("service_created", service=name)
     return service, secret
 
 
@@ -81,14 +79,14 @@ def delete(service: ServiceAccount) -> None:
     db.session.delete(service)
     db.session.commit()
     tokens.revoke_all_sessions(service.id)
-    audit.warning("service deleted service=%s", service.name)
+    audit.record("service_deleted", warning=True, service=service.name)
 
 
 def authenticate(name: str, secret: str) -> ServiceAccount | None:
     """The service these credentials belong to, or None; both answers cost one hash."""
     service = find_by_name(ServiceAccount, name)
     if not passwords().verify(service.secret_hash if service else None, secret):
-        audit.warning("service token refused service=%s", name if service else "-")
+        audit.record("service_token_refused", warning=True, service=service.name if service else None)
         return None
     return service
 
@@ -98,7 +96,7 @@ def _set_secret(service: ServiceAccount, secret: str) -> None:
     service.secret_changed_at = utcnow()
     db.session.commit()
     tokens.revoke_all_sessions(service.id)
-    audit.warning("service secret changed service=%s", service.name)
+    audit.record("service_secret_changed", warning=True, service=service.name)
 
 
 def _checked(secret: str) -> str:

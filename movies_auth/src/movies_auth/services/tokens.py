@@ -24,7 +24,7 @@ import jwt
 from flask_jwt_extended import create_access_token, create_refresh_token, decode_token
 from flask_jwt_extended.exceptions import JWTExtendedException
 
-from movies_auth import redis_keys
+from movies_auth import audit, redis_keys
 from movies_auth.errors import APIError, Unauthorized
 from movies_auth.extensions import current_settings, db, redis_store
 from movies_auth.models import User
@@ -129,8 +129,22 @@ def rotate(refresh_claims: dict[str, Any]) -> TokenPair:
     )
     if not first_use:
         revoke_session(refresh_claims[SESSION_CLAIM])
+        audit.record("refresh_reuse_detected", warning=True, user_id=refresh_claims["sub"],
+                     session=refresh_claims[SESSION_CLAIM])  # fmt: skip
         raise RefreshTokenReused()
     return _issue(refresh_claims["sub"], refresh_claims[SESSION_CLAIM], refresh_claims[EPOCH_CLAIM])
+
+
+def log_out(claims: dict[str, Any]) -> None:
+    """End the session of this token: every token of it dies."""
+    revoke_session(claims[SESSION_CLAIM])
+    audit.record("logout", user_id=claims["sub"], session=claims[SESSION_CLAIM])
+
+
+def log_out_everywhere(user_id: str) -> None:
+    """End every session of the user."""
+    revoke_all_sessions(user_id)
+    audit.record("logout_all", warning=True, user_id=user_id)
 
 
 def revoke_session(session_id: str) -> None:

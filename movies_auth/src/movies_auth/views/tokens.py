@@ -65,7 +65,7 @@ def refresh() -> tokens.TokenPair:
 @responds(204)
 def logout() -> None:
     """Log out: every token of this session dies."""
-    tokens.revoke_session(get_jwt()[tokens.SESSION_CLAIM])
+    tokens.log_out(get_jwt())
 
 
 @bp.delete("/all")
@@ -73,7 +73,7 @@ def logout() -> None:
 @responds(204)
 def logout_everywhere() -> None:
     """Log out everywhere: every token of every session of the user dies."""
-    tokens.revoke_all_sessions(get_jwt_identity())
+    tokens.log_out_everywhere(get_jwt_identity())
 
 
 @bp.get("/validation")
