@@ -180,3 +180,62 @@ def test_the_request_id_reaches_the_auth_service(client, auth_service, subscribe
     while request_id not in auth_service.log.read_text() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert f"[{request_id}]" in auth_service.log.read_text()
+
+
+ODD_IDS = ("0", "-1", "9" * 40, "x" * 5000, "not-a-uuid", "%00", "1e9")
+
+
+@pytest.fixture(scope="module")
+def route_paths(client, subscriber) -> dict[str, str]:
+    """A concrete path for every API route: a real id for each parameter, the detail of a film anyone may see."""
+    public_film = client.get(FILMS, params={"sort": "imdb_rating"}).json()[0]["uuid"]
+    genre = client.get("/api/v1/genres").json()[0]["uuid"]
+    person = client.get("/api/v1/persons/search", params={"query": "George Lucas"}).json()[0]["uuid"]
+    return {
+        "/api/v1/films": FILMS,
+        "/api/v1/films/search": f"{FILMS}/search?query=star",
+        "/api/v1/films/{film_id}": f"{FILMS}/{public_film}",
+        "/api/v1/genres": "/api/v1/genres",
+        "/api/v1/genres/{genre_id}": f"/api/v1/genres/{genre}",
+        "/api/v1/persons/search": "/api/v1/persons/search?query=lucas",
+        "/api/v1/persons/{person_id}": f"/api/v1/persons/{person}",
+        "/api/v1/persons/{person_id}/film": f"/api/v1/persons/{person}/film",
+    }
+
+
+def api_routes(client) -> set[str]:
+    """Every path of the API, as its OpenAPI spec lists them."""
+    return {path for path in client.get("/api/openapi.json").json()["paths"] if path.startswith("/api/v1")}
+
+
+def test_every_route_answers_each_kind_of_caller_and_refuses_a_bad_token(client, route_paths, subscriber, plain_user,
+                                                                         superuser):  # fmt: skip
+    assert set(route_paths) == api_routes(client)
+    for path in route_paths.values():
+        for headers in ({}, plain_user, subscriber, superuser):
+            response = client.get(path, headers=headers)
+            assert response.status_code == 200, (path, response.json())
+            assert "X-Auth-Degraded" not in response.headers
+        refused = client.get(path, headers=bearer("not-a-token"))
+        assert (refused.status_code, refused.json()) == (401, {"detail": "Invalid token"}), path
+
+
+def test_every_route_refuses_other_methods_with_a_json_405(client, route_paths):
+    for path in route_paths.values():
+        for method in ("POST", "PUT", "PATCH", "DELETE"):
+            response = client.request(method, path, json={"imdb_rating": 1})
+            assert response.status_code == 405, (method, path)
+            assert response.json() == {"detail": "Method Not Allowed"}
+
+
+def test_odd_ids_are_a_422_and_a_missing_one_a_404(client, route_paths, subscriber):
+    with_ids = [template for template in route_paths if "{" in template]
+    for template in with_ids:
+        prefix, _, rest = template.partition("{")
+        suffix = rest.partition("}")[2]
+        for odd in ODD_IDS:
+            response = client.get(f"{prefix}{odd}{suffix}", headers=subscriber)
+            assert response.status_code == 422, (template, odd, response.status_code)
+            assert response.json()["detail"][0]["loc"][0] == "path"
+        missing = client.get(f"{prefix}00000000-0000-0000-0000-000000000000{suffix}", headers=subscriber)
+        assert missing.status_code == 404 and "detail" in missing.json(), template
