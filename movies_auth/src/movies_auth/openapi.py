@@ -8,6 +8,7 @@ the records into the OpenAPI document that flasgger serves. One schema, one trut
 from __future__ import annotations
 
 import functools
+import json
 import re
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
@@ -64,11 +65,28 @@ def _read(location: str) -> Any:
     if not request.is_json:
         raise BadRequest("Request body must be JSON (Content-Type: application/json)")
     try:
-        body = request.get_json(silent=True)
+        return json.loads(request.get_data(), object_pairs_hook=_object_without_duplicate_keys)
     except RecursionError as error:
         raise BadRequest("Request body is nested too deeply") from error
-    if body is None:
-        raise BadRequest("Request body is not valid JSON")
+    except DuplicateKey as error:
+        raise BadRequest(f"Request body names {error.key!r} more than once") from error
+    except ValueError as error:  # not JSON, or not UTF-8
+        raise BadRequest("Request body is not valid JSON") from error
+
+
+class DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _object_without_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # Which of two values a parser keeps differs between parsers (and so between a proxy and us).
+    body: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in body:
+            raise DuplicateKey(key)
+        body[key] = value
     return body
 
 
