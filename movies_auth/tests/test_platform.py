@@ -104,6 +104,18 @@ def test_an_unsafe_request_id_is_replaced(client):
         assert len(response.headers["X-Request-Id"]) == 32
 
 
+def test_a_path_cannot_forge_a_log_line(client, caplog):
+    caplog.set_level(logging.INFO)
+
+    client.get("/auth/api/v1/roles/x%0A2026-01-01 INFO movies_auth.access [-] GET /auth/healthz 200%0D%00")
+
+    [line] = [r.getMessage() for r in caplog.records if r.name == "movies_auth.access"]
+    method, path, status, _duration = line.split(" ")
+    assert (method, status) == ("GET", "404")
+    assert path.startswith("/auth/api/v1/roles/x%0A2026-01-01%20INFO%20")
+    assert not any(character in line for character in "\r\n\x00")
+
+
 def test_every_log_line_of_a_request_carries_its_id(client, caplog):
     caplog.set_level(logging.INFO)
 

@@ -13,7 +13,7 @@ from movies_async_api.api.routes import health
 from movies_async_api.cache import ResponseCache
 from movies_async_api.clients import connect_auth, connect_redis
 from movies_async_api.database import create_engine
-from movies_async_api.docs import OPENAPI_URL, mount_docs
+from movies_async_api.docs import OPENAPI_URL, document_optional_auth, mount_docs
 from movies_async_api.errors import register_error_handlers
 from movies_async_api.logging_setup import configure_logging
 from movies_async_api.request_context import RequestContextMiddleware
@@ -70,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api_router, prefix="/api/v1")
     app.include_router(health.router, prefix="/api")
     mount_docs(app)
+    document_optional_auth(app)
     app.add_middleware(RequestContextMiddleware)
     register_error_handlers(app)
     return app

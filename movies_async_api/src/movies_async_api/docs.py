@@ -1,4 +1,4 @@
-"""The Swagger UI at `/api/openapi`, served with its own assets: it renders without reaching any CDN."""
+"""The OpenAPI spec and the Swagger UI at `/api/openapi`, served with its own assets (no CDN)."""
 
 from __future__ import annotations
 
@@ -29,3 +29,18 @@ def mount_docs(app: FastAPI) -> None:
             swagger_favicon_url=f"{ASSETS_URL}/favicon-32x32.png",
             swagger_ui_parameters={"persistAuthorization": True, "displayRequestDuration": True},
         )
+
+
+def document_optional_auth(app: FastAPI) -> None:
+    """Declare the bearer token optional in the spec: a caller without one is served as anonymous."""
+    build = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            for operations in build()["paths"].values():
+                for operation in operations.values():
+                    if operation.get("security"):
+                        operation["security"] = [{}, *operation["security"]]  # `{}`: no token at all
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -6,6 +6,7 @@ import logging
 import re
 import time
 import uuid
+from urllib.parse import quote
 
 from flask import Flask, Response, g, has_request_context, request
 
@@ -14,6 +15,7 @@ REQUEST_ID_HEADER = "X-Request-Id"
 _ACCEPTABLE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:@+=-]{1,128}")
 
 access_log = logging.getLogger("movies_auth.access")
+_LOGGED_PATH_SAFE = "/:@!$&'()*+,;=-._~"
 
 
 def current_request_id() -> str:
@@ -51,6 +53,8 @@ def init_app(app: Flask) -> None:
         response.headers[REQUEST_ID_HEADER] = current_request_id()
         started = getattr(g, "request_started", None)
         duration_ms = (time.perf_counter() - started) * 1000 if started else 0.0
-        # The path only: a query string could carry a token.
-        access_log.info("%s %s %s %.1fms", request.method, request.path, response.status_code, duration_ms)
+        # The path only (a query string could carry a token), percent-encoded as it came on the wire: a
+        # decoded path may hold line breaks that would forge log lines.
+        path = quote(request.path, safe=_LOGGED_PATH_SAFE)
+        access_log.info("%s %s %s %.1fms", request.method, path, response.status_code, duration_ms)
         return response
