@@ -282,14 +282,19 @@ def test_refresh_reuse_leaves_other_sessions_alone(client, account):
     assert validate(client, other["access_token"]).status_code == 200
 
 
-def test_concurrent_refreshes_of_one_token_let_exactly_one_through(app, account):
-    def attempt(_: int) -> int:
-        return refresh(app.test_client(), account.refresh_token).status_code
+def test_concurrent_refreshes_of_one_token_let_exactly_one_through_then_the_family_dies(app, client, account):
+    def attempt(_: int):
+        return refresh(app.test_client(), account.refresh_token)
 
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        statuses = list(pool.map(attempt, range(8)))
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        answers = list(pool.map(attempt, range(20)))
 
-    assert sorted(statuses) == [200] + [401] * 7
+    assert sorted(answer.status_code for answer in answers) == [200] + [401] * 19
+    [winner] = [answer.json for answer in answers if answer.status_code == 200]
+    # The losers were reuses: the session they share is dead, the winner's new pair with it.
+    assert client.get(f"{API}/auth_token/validation", headers=bearer(winner["access_token"])).status_code == 401
+    assert refresh(client, winner["refresh_token"]).status_code == 401
+    assert client.get(f"{API}/auth_token/validation", headers=account.headers).status_code == 401
 
 
 # Logout
