@@ -18,6 +18,7 @@ from flask_jwt_extended import get_jwt, get_jwt_identity, jwt_required
 
 from movies_auth.conditions import Condition, describe
 from movies_auth.errors import Forbidden, NotFound
+from movies_auth.jwt_manager import verify_remembered_token
 from movies_auth.models import Permission
 from movies_auth.openapi import TokenKind, documents_access, documents_header, may_fail_with, requires_token
 from movies_auth.services import access, accounts, tokens
@@ -45,7 +46,15 @@ def token_required(kind: TokenKind = "access", *, services: Services = NO_SERVIC
                 raise Forbidden("Service tokens may not use this route")
             return view(*args, **kwargs)
 
-        guarded = jwt_required(refresh=kind == "refresh", verify_type=kind != "any")(wrapper)
+        refresh, verify_type = kind == "refresh", kind != "any"
+        verified_in_full = jwt_required(refresh=refresh, verify_type=verify_type)(wrapper)
+
+        @functools.wraps(view)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            if verify_remembered_token(refresh=refresh, verify_type=verify_type):
+                return wrapper(*args, **kwargs)
+            return verified_in_full(*args, **kwargs)
+
         return requires_token(kind, services=services != NO_SERVICE)(guarded)
 
     return decorator

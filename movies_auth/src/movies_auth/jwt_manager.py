@@ -5,11 +5,13 @@ from __future__ import annotations
 import threading
 import time
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, NamedTuple
 
 import flask_jwt_extended
+import jwt
 from cachetools import TLRUCache
-from flask import Flask, current_app
+from flask import Flask, current_app, g, request
+from flask_jwt_extended.config import config as jwt_config
 from jwt.exceptions import InvalidSignatureError, InvalidTokenError, MissingRequiredClaimError
 
 from movies_auth.signing_keys import KeyRing, SigningKey
@@ -23,8 +25,13 @@ REQUIRED_CLAIMS = ("sub", "exp", "iat", "jti", "type")
 _signing_with: ContextVar[SigningKey] = ContextVar("signing_with")
 
 
-def _until_expiry(_token: str, claims: dict[str, Any], now: float) -> float:
-    return claims.get("exp", now)
+class VerifiedToken(NamedTuple):
+    claims: dict[str, Any]
+    header: dict[str, Any]
+
+
+def _until_expiry(_token: str, verified: VerifiedToken, now: float) -> float:
+    return verified.claims.get("exp", now)
 
 
 class VerifiedTokens:
@@ -35,13 +42,13 @@ class VerifiedTokens:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._cache: TLRUCache[str, dict[str, Any]] = TLRUCache(
+        self._cache: TLRUCache[str, VerifiedToken] = TLRUCache(
             maxsize=VERIFIED_TOKENS_KEPT, ttu=_until_expiry, timer=time.time
         )
         self._keys: object = None
 
-    def get(self, token: str, keys: object) -> dict[str, Any] | None:
-        """The claims of a token verified under these keys (a key ring snapshot), if it was."""
+    def get(self, token: str, keys: object) -> VerifiedToken | None:
+        """The claims and header of a token verified under these keys (a key ring snapshot), if it was."""
         with self._lock:
             if keys is not self._keys:
                 self._cache.clear()
@@ -50,9 +57,10 @@ class VerifiedTokens:
 
     def put(self, token: str, claims: dict[str, Any], keys: object) -> None:
         """Remember a verified token."""
+        verified = VerifiedToken(claims, jwt.get_unverified_header(token))
         with self._lock:
             if keys is self._keys:
-                self._cache[token] = claims
+                self._cache[token] = verified
 
 
 class JWTManager(flask_jwt_extended.JWTManager):
@@ -93,12 +101,43 @@ class JWTManager(flask_jwt_extended.JWTManager):
             return super()._decode_jwt_from_config(encoded_token, csrf_value, allow_expired)
         ring: KeyRing | None = current_app.extensions.get("key_ring")
         keys = ring.snapshot if ring else None
-        verified: VerifiedTokens = current_app.extensions["verified_tokens"]
-        claims = verified.get(encoded_token, keys)
-        if claims is None:
-            claims = super()._decode_jwt_from_config(encoded_token)
-            verified.put(encoded_token, claims, keys)
-        return dict(claims)  # callers may keep or change theirs
+        verified = _verified_tokens().get(encoded_token, keys)
+        if verified is not None:
+            return dict(verified.claims)  # callers may keep or change theirs
+        claims = super()._decode_jwt_from_config(encoded_token)
+        _verified_tokens().put(encoded_token, claims, keys)
+        return dict(claims)
+
+
+def verify_remembered_token(*, refresh: bool, verify_type: bool) -> bool:
+    """Accept the request's bearer token for the cost of a lookup when this app has verified it before.
+
+    Does for such a token what `verify_jwt_in_request` does (type and revocation checks, and the `g`
+    values `get_jwt` reads) without parsing it again: flask-jwt-extended parses every token's header
+    apart from its verification, character by character, on every request. Any other token, and every
+    refusal, is left to `verify_jwt_in_request`, so its answers stay the only ones. Whether it accepted.
+    """
+    authorization = request.headers.get("Authorization", "")
+    if not authorization.startswith("Bearer ") or request.method in jwt_config.exempt_methods:
+        return False
+    ring: KeyRing | None = current_app.extensions.get("key_ring")
+    verified = _verified_tokens().get(authorization[len("Bearer ") :], ring.snapshot if ring else None)
+    if verified is None:
+        return False
+    claims = verified.claims
+    if verify_type and claims["type"] != ("refresh" if refresh else "access"):
+        return False
+    manager: JWTManager = current_app.extensions["flask-jwt-extended"]
+    if manager._token_in_blocklist_callback(verified.header, claims):
+        return False
+    g._jwt_extended_jwt_user = None  # no user loader: what verify_jwt_in_request would set
+    g._jwt_extended_jwt_header = verified.header
+    g._jwt_extended_jwt = dict(claims)
+    return True
+
+
+def _verified_tokens() -> VerifiedTokens:
+    return current_app.extensions["verified_tokens"]
 
 
 def _encode_key(_identity: Any) -> Any:
