@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from typing import Any
+
 import redis
 from flask import Flask, current_app, request
+from flask.globals import request_ctx
 from flask_limiter import Limiter, RequestLimit
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -85,6 +90,28 @@ class RouteLimiter(Limiter):
     def _check_request_limit(self, callable_name: str | None = None, in_middleware: bool = True) -> None:
         if not in_middleware:
             super()._check_request_limit(callable_name, in_middleware)
+
+    def init_app(self, app: Flask) -> None:
+        """Flask-Limiter's `init_app`, its after-request and teardown hooks run only where a limit was checked."""
+        super().init_app(app)
+        # Those hooks build and read Flask-Limiter's per-request state on every request; a request whose
+        # route has no limit never made that state, and has no headers to add nor state to reset.
+        for hooks in (app.after_request_funcs[None], app.teardown_request_funcs[None]):
+            hooks[:] = [_only_where_limited(hook) if _belongs_to(hook, self) else hook for hook in hooks]
+
+
+def _belongs_to(hook: Callable, limiter: Limiter) -> bool:
+    bound_to = hook.args[0] if isinstance(hook, functools.partial) and hook.args else getattr(hook, "__self__", None)
+    return bound_to is limiter
+
+
+def _only_where_limited(hook: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def hook_where_limited(value: Any) -> Any:
+        if hasattr(request_ctx, "_limiter_request_context"):  # made by Flask-Limiter's first look
+            return hook(value)
+        return value  # the response, for an after-request hook
+
+    return hook_where_limited
 
 
 db = SQLAlchemy(model_class=Base)
