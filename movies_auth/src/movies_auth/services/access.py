@@ -13,6 +13,7 @@ That makes every change visible to the very next check on every worker, with O(1
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from dataclasses import dataclass
@@ -39,12 +40,23 @@ class GrantedPermission:
 
 def combined_permissions(user_id: uuid.UUID) -> tuple[GrantedPermission, ...]:
     """The user's own permissions and those of the user's roles, sorted by name; 404 for no such user."""
-    return tuple(GrantedPermission(*row) for row in _cached_rows(user_id))
+    return _granted(_cached_entry(user_id))
 
 
 def permission_names(user_id: uuid.UUID) -> frozenset[str]:
     """The names of the user's combined permissions; 404 for no such user."""
-    return frozenset(name for _, name, _ in _cached_rows(user_id))
+    return _names(_cached_entry(user_id))
+
+
+# A cached entry's text decoded once per process: the same few users are asked about over and over.
+@functools.lru_cache(maxsize=4096)
+def _granted(rows_json: str) -> tuple[GrantedPermission, ...]:
+    return tuple(GrantedPermission(*row) for row in json.loads(rows_json))
+
+
+@functools.lru_cache(maxsize=4096)
+def _names(rows_json: str) -> frozenset[str]:
+    return frozenset(permission.name for permission in _granted(rows_json))
 
 
 def meets(user_id: uuid.UUID, condition: Condition) -> bool:
@@ -86,22 +98,22 @@ def holders_of(permission_name: str) -> Select:
     return direct.union(through_role)
 
 
-def _cached_rows(user_id: uuid.UUID) -> list[list[str]]:
-    """`[id, name, description]` of each of the user's permissions: from the cache, or loaded into it."""
+def _cached_entry(user_id: uuid.UUID) -> str:
+    """The JSON `[[id, name, description], ...]` of the user's permissions: from the cache, or loaded into it."""
     key = str(user_id)
     global_version, user_version, entry = redis_store.cache.mget(
         redis_keys.GRANTS_VERSION, redis_keys.user_grants_version(key), redis_keys.user_permissions(key)
     )
     stamp = f"{global_version or 0}:{user_version or 0}:"
     if entry is not None and entry.startswith(stamp):
-        return json.loads(entry[len(stamp) :])
+        return entry[len(stamp) :]
 
     rows = _load(user_id)
     if rows is None:
         raise NotFound("User not found")
-    entry = stamp + json.dumps(rows, separators=(",", ":"))
-    redis_store.client.set(redis_keys.user_permissions(key), entry, ex=_entry_ttl())
-    return rows
+    rows_json = json.dumps(rows, separators=(",", ":"))
+    redis_store.client.set(redis_keys.user_permissions(key), stamp + rows_json, ex=_entry_ttl())
+    return rows_json
 
 
 def _load(user_id: uuid.UUID) -> list[list[str]] | None:
