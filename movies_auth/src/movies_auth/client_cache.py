@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
+import select
 import threading
 import time
 from collections.abc import Sequence
@@ -64,6 +65,7 @@ class ClientSideCache:
         # Bumped by every notice: a value read from Redis is kept only if no notice arrived meanwhile.
         self._generation = 0
         self._connection: redis.Connection | None = None
+        self._poller: select.poll | None = None
         self._pid = os.getpid()
         self._confirmed_at = self._next_attempt = 0.0
         self._ping_sent: float | None = None
@@ -91,14 +93,14 @@ class ClientSideCache:
         if self._tracker is None:
             return False
         if self._pid != os.getpid():  # a forked child must not share its parent's socket
-            self._pid, self._connection = os.getpid(), None
+            self._pid, self._connection, self._poller = os.getpid(), None, None
             self._entries.clear()
         now = time.monotonic()
         if self._connection is None and not self._start_tracking(now):
             return False
         try:
             backlog = 0
-            while self._connection.can_read(timeout=0):
+            while self._pending():
                 backlog += self._apply(self._connection.read_response())
                 if backlog > self._max_backlog:
                     raise redis.ConnectionError(f"over {self._max_backlog} keys changed at once; starting over")
@@ -112,6 +114,15 @@ class ClientSideCache:
             self._lose_tracking()
             return False
         return time.monotonic() - self._confirmed_at < self._heartbeat
+
+    def _pending(self) -> bool:
+        """Whether a message waits on the tracking connection (or it was closed), without blocking."""
+        # redis-py's `can_read(0)` costs three system calls and an exception (set a zero timeout, try a
+        # recv, restore the timeout); a poll of the socket costs one, once its parser's buffer is empty.
+        buffered = getattr(self._connection._parser, "_buffer", None)
+        if self._poller is None or buffered is None or buffered.unread_bytes():
+            return self._connection.can_read(timeout=0)
+        return bool(self._poller.poll(0))
 
     def _apply(self, message: list) -> int:
         """Apply one message from the tracking connection; how many keys it named."""
@@ -150,12 +161,14 @@ class ClientSideCache:
         self._entries.clear()
         self._generation += 1
         self._connection = connection
+        self._poller = select.poll()
+        self._poller.register(connection._sock, select.POLLIN)
         self._confirmed_at, self._ping_sent = now, None
         return True
 
     def _lose_tracking(self) -> None:
         if self._connection is not None:
             self._connection.disconnect()
-        self._connection = None
+        self._connection = self._poller = None
         self._entries.clear()
         self._generation += 1
