@@ -6,7 +6,9 @@ import base64
 import hashlib
 import hmac
 import json
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import jwt as pyjwt
 import pytest
@@ -108,6 +110,21 @@ def test_every_worker_signs_with_the_new_key_and_accepts_it(client, runner, sett
 
     assert other_worker.get(VALIDATION, headers=bearer(minted_here)).status_code == 200
     assert kid_of(login(other_worker, account.email).json["access_token"]) == kid_of(minted_here)
+
+
+def test_a_new_worker_flooded_at_once_verifies_and_signs_every_request(settings, account):
+    worker = create_app(settings)  # a fresh worker: its key ring has never been looked at
+    start = threading.Barrier(24)
+
+    def validate_then_log_in(_: int) -> tuple[int, int]:
+        client = worker.test_client()
+        start.wait()
+        return client.get(VALIDATION, headers=account.headers).status_code, login(client, account.email).status_code
+
+    with ThreadPoolExecutor(max_workers=24) as pool:
+        answers = list(pool.map(validate_then_log_in, range(24)))
+
+    assert answers == [(200, 200)] * 24
 
 
 def test_a_retired_key_verifies_nothing_on_any_worker(client, runner, settings, account, fresh_ring):

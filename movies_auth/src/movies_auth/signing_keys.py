@@ -89,8 +89,10 @@ class KeyRing:
         self.folder = folder
         self.algorithm = algorithm
         self._lock = threading.Lock()
-        self._checked_at = 0.0
-        self._snapshot = Snapshot({}, frozenset())
+        # Read now, not on first use: threads of a new worker must never see an empty ring.
+        version = _folder_version(folder)
+        self._snapshot = Snapshot(_read_keys(folder, algorithm), version)
+        self._checked_at = time.monotonic()
 
     @property
     def snapshot(self) -> Snapshot:
@@ -104,19 +106,22 @@ class KeyRing:
         if not isinstance(kid, str):
             return None
         key = self.snapshot.keys.get(kid)
-        if key is None and self.refresh():
+        if key is None:
+            self.refresh()
+            # Read again even if this thread found nothing new: another may have just read the key in.
             key = self._snapshot.keys.get(kid)
         return key
 
     def refresh(self) -> bool:
         """Read the folder again if it changed since the last read; whether the keys changed."""
         with self._lock:
-            self._checked_at = time.monotonic()
             version = _folder_version(self.folder)
-            if version == self._snapshot.version:
-                return False
-            self._snapshot = Snapshot(_read_keys(self.folder, self.algorithm), version)
-            return True
+            changed = version != self._snapshot.version
+            if changed:
+                self._snapshot = Snapshot(_read_keys(self.folder, self.algorithm), version)
+            # Only now: until the new keys are in place, other threads must not skip their own look.
+            self._checked_at = time.monotonic()
+            return changed
 
     def jwks(self) -> dict[str, list[dict[str, Any]]]:
         """The public keys, oldest first, as a JWK Set."""
