@@ -99,8 +99,7 @@ class JWTManager(flask_jwt_extended.JWTManager):
     ) -> dict:
         if csrf_value is not None or allow_expired:
             return super()._decode_jwt_from_config(encoded_token, csrf_value, allow_expired)
-        ring: KeyRing | None = current_app.extensions.get("key_ring")
-        keys = ring.snapshot if ring else None
+        keys = _current_keys()
         verified = _verified_tokens().get(encoded_token, keys)
         if verified is not None:
             return dict(verified.claims)  # callers may keep or change theirs
@@ -120,8 +119,7 @@ def verify_remembered_token(*, refresh: bool, verify_type: bool) -> bool:
     authorization = request.headers.get("Authorization", "")
     if not authorization.startswith("Bearer ") or request.method in jwt_config.exempt_methods:
         return False
-    ring: KeyRing | None = current_app.extensions.get("key_ring")
-    verified = _verified_tokens().get(authorization[len("Bearer ") :], ring.snapshot if ring else None)
+    verified = _verified_tokens().get(authorization[len("Bearer ") :], _current_keys())
     if verified is None:
         return False
     claims = verified.claims
@@ -138,6 +136,12 @@ def verify_remembered_token(*, refresh: bool, verify_type: bool) -> bool:
 
 def _verified_tokens() -> VerifiedTokens:
     return current_app.extensions["verified_tokens"]
+
+
+def _current_keys() -> object:
+    """What a verified token is remembered under: the key ring's current snapshot (None with HS256)."""
+    ring: KeyRing | None = current_app.extensions.get("key_ring")
+    return ring.snapshot if ring else None
 
 
 def _encode_key(_identity: Any) -> Any:
