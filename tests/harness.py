@@ -25,6 +25,13 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def call_json(url: str, method: str, body: dict | None = None, token: str | None = None) -> tuple[int, object]:
+    """One JSON request, as a client makes it: (status, decoded body), whatever the status."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    response = httpx.request(method, url, json=body, headers=headers, timeout=10)
+    return response.status_code, response.json() if response.content else None
+
+
 def fresh_database(server_url: str, name: str) -> str:
     """Drop and create database `name` on the server of `server_url`; its URL."""
     parts = urlsplit(server_url)

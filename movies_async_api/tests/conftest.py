@@ -12,12 +12,12 @@ from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
-import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
+from harness import fresh_database, fresh_redis
 from movies_async_api import create_app
 from movies_async_api.settings import Settings
 from support import PRACTICUM_DUMP, AuthService, StubAuth, running_auth_service
@@ -45,36 +45,19 @@ class Stores:
     auth_redis: str | None
 
 
-def _fresh_postgres_database(server_url: str, name: str) -> str:
-    parts = urlsplit(server_url)
-    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{name}"')
-    return urlunsplit(parts._replace(path=f"/{name}"))
-
-
-def _redis_database(url: str, offset: int) -> str:
-    parts = urlsplit(url)
-    number = (int(parts.path.strip("/") or 0) + offset) % 16
-    return urlunsplit(parts._replace(path=f"/{number}"))
-
-
 @pytest.fixture(scope="session")
 def stores(tmp_path_factory: pytest.TempPathFactory) -> Stores:
     database_url, redis_url = os.environ.get("DATABASE_URL"), os.environ.get("REDIS_URL")
     if database_url:
         base = urlsplit(database_url).path.strip("/")
-        movies = _fresh_postgres_database(database_url, f"{base}_movies")
-        auth = _fresh_postgres_database(database_url, f"{base}_movies_auth")
+        movies = fresh_database(database_url, f"{base}_movies")
+        auth = fresh_database(database_url, f"{base}_movies_auth")
     else:
         folder = tmp_path_factory.mktemp("databases")
         movies, auth = f"sqlite:///{folder / 'movies.sqlite3'}", f"sqlite:///{folder / 'auth.sqlite3'}"
-    if redis_url:
-        import redis
-
-        for url in (redis_url, _redis_database(redis_url, 1)):
-            redis.Redis.from_url(url).flushdb()
-    return Stores(movies, auth, redis_url, redis_url and _redis_database(redis_url, 1))
+    if not redis_url:
+        return Stores(movies, auth, None, None)
+    return Stores(movies, auth, fresh_redis(redis_url, 0), fresh_redis(redis_url, 1))
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,6 +20,8 @@ from pathlib import Path
 import jwt
 from cryptography.hazmat.primitives import serialization
 from fastapi.testclient import TestClient
+
+from harness import call_json
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 AUTH_GUNICORN_CONFIG = REPOSITORY / "movies_auth" / "gunicorn.conf.py"
@@ -67,17 +68,7 @@ class AuthService:
     _emails: Iterator[int] = field(default_factory=lambda: iter(range(1, 1_000_000)))
 
     def call(self, method: str, path: str, body: dict | None = None, token: str | None = None) -> tuple[int, dict]:
-        request = urllib.request.Request(f"{self.url}/auth/api/v1{path}", method=method)
-        if body is not None:
-            request.data = json.dumps(body).encode()
-            request.add_header("Content-Type", "application/json")
-        if token:
-            request.add_header("Authorization", f"Bearer {token}")
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                return response.status, json.loads(response.read() or b"null")
-        except urllib.error.HTTPError as error:
-            return error.code, json.loads(error.read() or b"null")
+        return call_json(f"{self.url}/auth/api/v1{path}", method, body, token)
 
     def flask(self, *args: str) -> subprocess.CompletedProcess:
         return subprocess.run(

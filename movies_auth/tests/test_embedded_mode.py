@@ -5,13 +5,11 @@ This is what `make run` gives an operator, so what they do from the CLI must rea
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import subprocess
 import sys
 import time
-import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,6 +18,7 @@ from urllib.parse import quote
 
 import pytest
 
+from harness import call_json
 from movies_auth.cli.common import PRIVATE_REDIS_NOTE
 from movies_auth.embedded_redis import ADDRESS_FILE
 from support import PASSWORD
@@ -34,17 +33,7 @@ class Server:
     instance: Path
 
     def call(self, method: str, path: str, body: dict | None = None, token: str | None = None) -> tuple[int, dict]:
-        request = urllib.request.Request(f"{self.url}/auth/api/v1{path}", method=method)
-        if body is not None:
-            request.data = json.dumps(body).encode()
-            request.add_header("Content-Type", "application/json")
-        if token:
-            request.add_header("Authorization", f"Bearer {token}")
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                return response.status, json.loads(response.read() or b"null")
-        except urllib.error.HTTPError as error:
-            return error.code, json.loads(error.read() or b"null")
+        return call_json(f"{self.url}/auth/api/v1{path}", method, body, token)
 
     def flask(self, *args: str) -> subprocess.CompletedProcess:
         return subprocess.run(
