@@ -9,7 +9,7 @@ from flask.testing import FlaskClient
 
 from movies_auth.extensions import db
 from movies_auth.models import Permission, Role, User, role_permissions, user_permissions, user_roles
-from movies_auth.services import accounts, grants, permissions, roles
+from movies_auth.services import accounts, grants, permissions, roles, service_accounts
 
 API = "/auth/api/v1"
 PASSWORD = "correct horse battery"
@@ -32,6 +32,15 @@ class Account:
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def service_token(app: Flask, client: FlaskClient, name: str) -> str:
+    """Register a service and trade its secret for a token, as the service would."""
+    with app.app_context():
+        _, secret = service_accounts.create(name)
+    response = client.post(f"{API}/service_token", json={"service_name": name, "secret": secret})
+    assert response.status_code == 200, response.json
+    return response.json["access_token"]
 
 
 def register(client: FlaskClient, email: str, password: str = PASSWORD, **names: str):

@@ -6,8 +6,7 @@ from __future__ import annotations
 import pytest
 
 from movies_auth.models import LoginAttempt, Permission, Role, User, role_permissions, user_permissions, user_roles
-from movies_auth.services import service_accounts
-from support import API, PASSWORD, bearer, give, row_count
+from support import API, PASSWORD, bearer, give, row_count, service_token
 
 CALLERS = ("anonymous", "owner", "stranger", "admin", "superuser", "service")
 OK, NO_TOKEN, FORBIDDEN = "ok", 401, 403
@@ -79,9 +78,6 @@ def callers(app, client, make_account) -> dict[str, dict]:
     give(app, admin, permission="permissions_admin")
     superuser = make_account("root@example.com")
     give(app, superuser, role="superuser")
-    with app.app_context():
-        _, secret = service_accounts.create("billing")
-    service = client.post(f"{API}/service_token", json={"service_name": "billing", "secret": secret}).json
     return {
         "owner_id": owner.uuid,
         "anonymous": {},
@@ -89,7 +85,7 @@ def callers(app, client, make_account) -> dict[str, dict]:
         "stranger": stranger.headers,
         "admin": admin.headers,
         "superuser": superuser.headers,
-        "service": bearer(service["access_token"]),
+        "service": bearer(service_token(app, client, "billing")),
     }
 
 

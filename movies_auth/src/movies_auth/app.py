@@ -12,10 +12,12 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from movies_auth import apidocs, errors, redis_keys, request_context, signing_keys
+from movies_auth import apidocs, errors, redis_keys, signing_keys
 from movies_auth.cli import register_commands
 from movies_auth.extensions import db, jwt, limiter, migrate, redis_store
+from movies_auth.fast_checks import FastChecks
 from movies_auth.logging_setup import configure_logging
+from movies_auth.request_context import RequestScope
 from movies_auth.services import passwords, tokens
 from movies_auth.settings import Settings
 from movies_auth.views import checks, grants, health, keys, permissions, roles, users
@@ -58,10 +60,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     os.makedirs(app.instance_path, exist_ok=True)
     app.extensions["settings"] = settings
     app.config.update(_flask_config(app, settings))
-    if settings.trusted_proxies:
-        hops = settings.trusted_proxies
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
-
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIRECTORY), render_as_batch=True)
     redis_store.init_app(app, settings)
@@ -72,14 +70,23 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["RATELIMIT_STORAGE_OPTIONS"] = {"connection_pool": app.extensions["redis"].connection_pool}
     limiter.init_app(app)
 
-    request_context.init_app(app)
     errors.register_error_handlers(app)
     blueprints = (users.bp, token_views.bp, token_views.service_bp, checks.bp, permissions.bp, roles.bp, grants.bp)
     for blueprint in (*blueprints, keys.bp, health.bp):
         app.register_blueprint(blueprint)
     apidocs.init_app(app)
     register_commands(app)
+    _wrap_wsgi_app(app, settings)
     return app
+
+
+def _wrap_wsgi_app(app: Flask, settings: Settings) -> None:
+    """Outermost first: proxy headers unwrapped, then the request id and access line, then the fast checks."""
+    wsgi_app = FastChecks(app, app.wsgi_app) if settings.fast_checks else app.wsgi_app
+    app.wsgi_app = RequestScope(wsgi_app)
+    if settings.trusted_proxies:
+        hops = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
 
 def _init_key_ring(app: Flask, settings: Settings) -> None:

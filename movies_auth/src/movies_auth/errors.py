@@ -57,6 +57,18 @@ def error_response(status: int, msg: str, errors: dict[str, Any] | None = None) 
     return response
 
 
+def redis_unavailable(error: RedisError) -> Response:
+    """503 for a request Redis could not serve."""
+    log.error("Redis is unavailable: %s", error)
+    return error_response(503, "Token store is unavailable, try again shortly")
+
+
+def database_unavailable(error: OperationalError) -> Response:
+    """503 for a request the database could not serve."""
+    log.error("Database is unavailable: %s", error.orig)
+    return error_response(503, "Database is unavailable, try again shortly")
+
+
 def _http_message(error: HTTPException) -> str:
     if isinstance(error, RequestEntityTooLarge):
         return "Request body is too large"
@@ -86,15 +98,8 @@ def register_error_handlers(app: Flask) -> None:
                 response.headers[name] = value
         return response
 
-    @app.errorhandler(RedisError)
-    def _redis_down(error: RedisError) -> Response:
-        log.error("Redis is unavailable: %s", error)
-        return error_response(503, "Token store is unavailable, try again shortly")
-
-    @app.errorhandler(OperationalError)
-    def _database_down(error: OperationalError) -> Response:
-        log.error("Database is unavailable: %s", error.orig)
-        return error_response(503, "Database is unavailable, try again shortly")
+    app.register_error_handler(RedisError, redis_unavailable)
+    app.register_error_handler(OperationalError, database_unavailable)
 
     @app.errorhandler(KeyRingError)
     def _no_signing_key(error: KeyRingError) -> Response:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Collection, Iterable
 from typing import Any
 
 from flask import request
-from flask_jwt_extended import get_jwt, get_jwt_identity, jwt_required
+from flask_jwt_extended import get_jwt, jwt_required
 
 from movies_auth.conditions import Condition, describe
 from movies_auth.errors import Forbidden, NotFound
@@ -92,12 +92,23 @@ def caller_is_service() -> bool:
 
 def caller_meets(condition: Condition) -> bool:
     """Whether the user of the current access token meets `condition` (superusers always do; services never)."""
-    if caller_is_service():
+    return holder_meets(get_jwt(), condition)
+
+
+def holder_meets(claims: dict[str, Any], condition: Condition) -> bool:
+    """Whether the user a token's claims name meets `condition` (superusers always do; services never)."""
+    if tokens.is_service_token(claims):
         return False
     try:
-        return access.meets(uuid.UUID(get_jwt_identity()), condition)
+        return access.meets(uuid.UUID(claims["sub"]), condition)
     except NotFound:  # a token outliving its account holds nothing
         return False
+
+
+def may_act_for(claims: dict[str, Any], user_id: str, condition: Condition) -> bool:
+    """Whether a token's holder may act on the account `user_id`: as a service the token guard let in, as the
+    account's owner, or as a user meeting `condition`."""
+    return tokens.is_service_token(claims) or is_same_user(claims["sub"], user_id) or holder_meets(claims, condition)
 
 
 def permissions_required(condition: Condition) -> Callable:
@@ -193,7 +204,5 @@ def _services_note(services: Services) -> str:
 
 
 def _require_owner_or(user_id: str, condition: Condition) -> None:
-    if caller_is_service():
-        return  # the token guard let this service in
-    if not is_same_user(get_jwt_identity(), user_id) and not caller_meets(condition):
+    if not may_act_for(get_jwt(), user_id, condition):
         raise Forbidden("You may only access your own account")

@@ -19,6 +19,7 @@ from movies_auth.signing_keys import KeyRing, SigningKey
 VERIFIED_TOKENS_KEPT = 50_000
 # Every token this service mints has these; flask-jwt-extended would fill in `type` and `jti` if absent.
 REQUIRED_CLAIMS = ("sub", "exp", "iat", "jti", "type")
+BEARER = "Bearer "
 
 # The key one token is being signed with: its `kid` header and its signature must name the same key,
 # even if another thread sees the ring change in between.
@@ -108,6 +109,24 @@ class JWTManager(flask_jwt_extended.JWTManager):
         return dict(claims)
 
 
+def remembered_token(token: str, *, refresh: bool = False, verify_type: bool = True) -> VerifiedToken | None:
+    """A token this app has verified before, of the kind asked for and not revoked since; None for any other.
+
+    The kinds are flask-jwt-extended's: a refresh token, or (`refresh` false) any other token. Needs an
+    app context; revocation is checked on every call.
+    """
+    verified = _verified_tokens().get(token, _current_keys())
+    if verified is None:
+        return None
+    claims = verified.claims
+    if verify_type and (claims["type"] == "refresh") != refresh:
+        return None
+    manager: JWTManager = current_app.extensions["flask-jwt-extended"]
+    if manager._token_in_blocklist_callback(verified.header, claims):
+        return None
+    return verified
+
+
 def verify_remembered_token(*, refresh: bool, verify_type: bool) -> bool:
     """Accept the request's bearer token for the cost of a lookup when this app has verified it before.
 
@@ -117,20 +136,14 @@ def verify_remembered_token(*, refresh: bool, verify_type: bool) -> bool:
     refusal, is left to `verify_jwt_in_request`, so its answers stay the only ones. Whether it accepted.
     """
     authorization = request.headers.get("Authorization", "")
-    if not authorization.startswith("Bearer ") or request.method in jwt_config.exempt_methods:
+    if not authorization.startswith(BEARER) or request.method in jwt_config.exempt_methods:
         return False
-    verified = _verified_tokens().get(authorization[len("Bearer ") :], _current_keys())
+    verified = remembered_token(authorization[len(BEARER) :], refresh=refresh, verify_type=verify_type)
     if verified is None:
-        return False
-    claims = verified.claims
-    if verify_type and claims["type"] != ("refresh" if refresh else "access"):
-        return False
-    manager: JWTManager = current_app.extensions["flask-jwt-extended"]
-    if manager._token_in_blocklist_callback(verified.header, claims):
         return False
     g._jwt_extended_jwt_user = None  # no user loader: what verify_jwt_in_request would set
     g._jwt_extended_jwt_header = verified.header
-    g._jwt_extended_jwt = dict(claims)
+    g._jwt_extended_jwt = dict(verified.claims)
     return True
 
 

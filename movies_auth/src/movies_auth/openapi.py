@@ -18,6 +18,8 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Flask, Response, request
 from marshmallow import EXCLUDE, Schema
+from werkzeug.datastructures import Headers, MultiDict
+from werkzeug.sansio.request import Request as SansIORequest
 
 from movies_auth import __version__
 from movies_auth.errors import BadRequest
@@ -44,7 +46,7 @@ def _apidoc(view: Callable) -> dict[str, Any]:
 
 def accepts(schema: type[Schema], location: Literal["json", "query"] = "json") -> Callable:
     """Validate the JSON body (or query string) with `schema` and pass the result as `data`."""
-    load = _query_loader(schema) if location == "query" else _body_loader(schema)
+    load = _request_query_loader(schema) if location == "query" else _body_loader(schema)
 
     def decorator(view: Callable) -> Callable:
         @functools.wraps(view)
@@ -59,16 +61,28 @@ def accepts(schema: type[Schema], location: Literal["json", "query"] = "json") -
     return decorator
 
 
-def _query_loader(schema: type[Schema]) -> Callable[[], dict[str, Any]]:
+@functools.cache
+def query_loader(schema: type[Schema]) -> Callable[[bytes], dict[str, Any]]:
+    """The function validating a raw query string with `schema`, one per schema; it raises `ValidationError`."""
     loader = schema(unknown=EXCLUDE)
 
     # Other services send the same few permission checks over and over: each query string is
     # validated once (a failing one every time: errors are not kept).
     @functools.lru_cache(maxsize=1024)
-    def load(_query_string: bytes) -> dict[str, Any]:
-        return loader.load(request.args.to_dict())
+    def load(query_string: bytes) -> dict[str, Any]:
+        return loader.load(_query_arguments(query_string).to_dict())
 
-    return lambda: dict(load(request.query_string))
+    return lambda query_string: dict(load(query_string))
+
+
+def _request_query_loader(schema: type[Schema]) -> Callable[[], dict[str, Any]]:
+    load = query_loader(schema)
+    return lambda: load(request.query_string)
+
+
+def _query_arguments(query_string: bytes) -> MultiDict[str, str]:
+    """The arguments of a query string, parsed exactly as werkzeug parses `request.args`."""
+    return SansIORequest("GET", "http", None, "", "/", query_string, Headers(), None).args
 
 
 def _body_loader(schema: type[Schema]) -> Callable[[], Any]:

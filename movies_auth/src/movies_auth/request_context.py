@@ -1,14 +1,25 @@
-"""Per-request context: the request id, the client address, and the one access-log line per request."""
+"""Per-request context: the request id, the client address, and the one access-log line per request.
+
+The id and the access line are kept by a WSGI middleware around everything that answers a request
+(Flask and the fast checks alike), so every answer carries them and no Flask hook runs for them.
+"""
 
 from __future__ import annotations
 
 import logging
 import re
+import secrets
 import time
-import uuid
+from collections.abc import Callable, Iterable
+from contextvars import ContextVar
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from flask import Flask, Response, g, has_request_context, request
+from flask import request
+
+if TYPE_CHECKING:
+    from _typeshed import OptExcInfo
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 REQUEST_ID_HEADER = "X-Request-Id"
 # An incoming id is echoed into logs and headers, so only a short, plain token is trusted.
@@ -18,12 +29,12 @@ access_log = logging.getLogger("movies_auth.access")
 _LOGGED_PATH_SAFE = "/:@!$&'()*+,;=-._~"
 _PLAIN_PATH = re.compile(r"[A-Za-z0-9/:@!$&'()*+,;=._~-]*")  # nothing to encode: the common case, made cheap
 
+_request_id: ContextVar[str] = ContextVar("request_id", default="-")
+
 
 def current_request_id() -> str:
     """The id of the request being served, or "-" outside a request."""
-    if has_request_context():
-        return getattr(g, "request_id", "-")
-    return "-"
+    return _request_id.get()
 
 
 def client_ip() -> str:
@@ -36,28 +47,42 @@ class RequestIdFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Add `request_id` to the record; never drops it."""
-        record.request_id = current_request_id()
+        record.request_id = _request_id.get()
         return True
 
 
-def init_app(app: Flask) -> None:
-    """Accept or generate the request id, echo it, and write the access-log line."""
+class RequestScope:
+    """WSGI middleware: accepts or makes the request id, echoes it in `X-Request-Id`, and logs the request."""
 
-    @app.before_request
-    def _start() -> None:
-        incoming = request.headers.get(REQUEST_ID_HEADER, "")
-        g.request_id = incoming if _ACCEPTABLE_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
-        g.request_started = time.perf_counter()
+    def __init__(self, wsgi_app: WSGIApplication) -> None:
+        self.wsgi_app = wsgi_app
 
-    @app.after_request
-    def _finish(response: Response) -> Response:
-        response.headers[REQUEST_ID_HEADER] = current_request_id()
-        started = getattr(g, "request_started", None)
-        duration_ms = (time.perf_counter() - started) * 1000 if started else 0.0
-        # The path only (a query string could carry a token), percent-encoded as it came on the wire: a
-        # decoded path may hold line breaks that would forge log lines.
-        path = request.path
-        if not _PLAIN_PATH.fullmatch(path):
-            path = quote(path, safe=_LOGGED_PATH_SAFE)
-        access_log.info("%s %s %s %.1fms", request.method, path, response.status_code, duration_ms)
-        return response
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        """Serve the request with its id set for every log line written meanwhile."""
+        started = time.perf_counter()
+        incoming = environ.get("HTTP_X_REQUEST_ID", "")
+        request_id = incoming if _ACCEPTABLE_REQUEST_ID.fullmatch(incoming) else secrets.token_hex(16)
+        status = "500"  # what the server answers if the app raises
+
+        def start_with_id(
+            status_line: str, headers: list[tuple[str, str]], exc_info: OptExcInfo | None = None
+        ) -> Callable[[bytes], object]:
+            nonlocal status
+            status = status_line[:3]
+            headers.append((REQUEST_ID_HEADER, request_id))
+            return start_response(status_line, headers, exc_info)
+
+        reset = _request_id.set(request_id)
+        try:
+            return self.wsgi_app(environ, start_with_id)
+        finally:
+            duration_ms = (time.perf_counter() - started) * 1000
+            access_log.info("%s %s %s %.1fms", environ["REQUEST_METHOD"], _logged_path(environ), status, duration_ms)
+            _request_id.reset(reset)
+
+
+def _logged_path(environ: WSGIEnvironment) -> str:
+    # The path only (a query string could carry a token), percent-encoded as it came on the wire: a
+    # decoded path may hold line breaks that would forge log lines. WSGI hands over its bytes as latin-1.
+    path = environ.get("PATH_INFO") or "/"
+    return path if _PLAIN_PATH.fullmatch(path) else quote(path.encode("latin-1"), safe=_LOGGED_PATH_SAFE)

@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     redis_client_cache: bool = Field(
         default=True, description="Serve token and permission checks from a per-process copy Redis invalidates"
     )
+    fast_checks: bool = Field(
+        default=True, description="Answer token and permission checks that pass ahead of Flask (same answers, faster)"
+    )
     log_level: str = "INFO"
 
     @field_validator(
