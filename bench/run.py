@@ -26,6 +26,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -53,6 +54,8 @@ PASSWORD = "benchmark password 1"
 ROOT_EMAIL, VIEWER_EMAIL = "bench-root@example.com", "bench-viewer@example.com"
 GENEROUS = "100000000 per minute"  # the login rows measure logins, not the limiter's refusals
 SCALE = {"users": 1_000_000, "login_history": 5_000_000, "revocations": 1_000_000}
+# (workers, threads) per gunicorn: one thread is gunicorn's sync worker, more its gthread worker.
+WORKER_SETTINGS = ((2, 1), (5, 1), (9, 1), (2, 4), (5, 2), (5, 4), (9, 4))
 
 
 @dataclass
@@ -285,6 +288,9 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--scale", action="store_true", help="then fill the stores to scale and rerun the auth rows")
+    parser.add_argument(
+        "--workers", action="store_true", help="instead, measure the checks under each gunicorn worker setting"
+    )
     options = parser.parse_args()
 
     database_url, redis_url = os.environ.get("DATABASE_URL", ""), os.environ.get("REDIS_URL", "")
@@ -327,6 +333,9 @@ def main() -> None:
                          (register, auth_env), (["movies-api", "demo", "--films", "1000"], movies_env)]:  # fmt: skip
         subprocess.run([str(BIN / command[0]), *command[1:]], env=env, check=True, capture_output=True)
 
+    if options.workers:
+        compare_worker_settings(options, scratch, auth_env, auth_config, (auth, auth_url), (reference, reference_url))
+        return
     wrk = Wrk(options.duration, options.connections, options.threads, scratch, f"{reference_url}/reference")
     print("measuring; each row is a 2 s warm-up, then", options.duration, "s", flush=True)
     rows: list[Row] = []
@@ -355,6 +364,59 @@ def main() -> None:
     hash_ms = argon2_hash_ms(auth_settings(auth_env))
     report(reference_row(wrk.references), rows, scaled, hash_ms, bytes_per_revocation, signing.measure(), options)
     shutil.rmtree(scratch, ignore_errors=True)
+
+
+def compare_worker_settings(
+    options: argparse.Namespace, scratch: Path, auth_env: dict[str, str], config: Path,
+    auth: tuple[Process, str], reference: tuple[Process, str],
+) -> None:  # fmt: skip
+    """The two checks and the reference under each of `WORKER_SETTINGS`: how movies_auth's default was chosen."""
+    with auth[0], reference[0]:
+        api = f"{auth[1]}/auth/api/v1"
+        httpx.post(f"{api}/users", json={"email": VIEWER_EMAIL, "password": PASSWORD}).raise_for_status()
+        root = _log_in(api, ROOT_EMAIL)
+        viewer = _log_in(api, VIEWER_EMAIL)
+        httpx.post(f"{api}/users/{viewer['uuid']}/roles", json={"name": "subscriber"},
+                   headers=root["headers"]).raise_for_status()  # fmt: skip
+    condition = quote(json.dumps({"any": ["pro_read"]}))
+    print("measuring each worker setting; each row is a 2 s warm-up, then", options.duration, "s", flush=True)
+    results = []
+    for workers, threads in WORKER_SETTINGS:
+        env = auth_env | {"GUNICORN_WORKERS": str(workers), "GUNICORN_THREADS": str(threads)}
+        label = f"{workers} x {threads}"
+        served, url = gunicorn(f"movies_auth {label}", config, "movies_auth.wsgi:app", env, "/auth/healthz", scratch)
+        baseline, baseline_url = gunicorn(f"reference {label}", config, "reference_app:app", env, "/reference",
+                                          scratch, "--pythonpath", str(REPO / "bench"))  # fmt: skip
+        wrk = Wrk(options.duration, options.connections, options.threads, scratch, f"{baseline_url}/reference")
+        api = f"{url}/auth/api/v1"
+        with served, baseline:
+            validation = wrk.compared("token validation", f"{api}/auth_token/validation", headers=viewer["headers"])
+            check = f"{api}/users/{viewer['uuid']}/combined_permissions/validation?permissions={condition}"
+            permission = wrk.compared("permission validation (warm)", check, headers=viewer["headers"])
+            during_logins = _validation_during_logins(wrk, api, viewer)
+        rows = (validation, permission, during_logins)
+        results.append({"workers": workers, "threads": threads, "rows": [asdict(row) for row in rows]})
+        print(f"  {label:>6}  reference {validation.reference_rps:6.0f} req/s"
+              f"  validation {validation.requests_per_second:6.0f} req/s ({validation.ratio:.2f}x, p99"
+              f" {validation.p99_ms:.1f} ms)  permission {permission.requests_per_second:6.0f} req/s"
+              f" ({permission.ratio:.2f}x, p99 {permission.p99_ms:.1f} ms)  during logins"
+              f" {during_logins.requests_per_second:6.0f} req/s (p99 {during_logins.p99_ms:.1f} ms)",
+              flush=True)  # fmt: skip
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"workers-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.json"
+    path.write_text(json.dumps({"machine": _machine(), "settings": results}, indent=2) + "\n")
+    print(f"\nwritten to {path.relative_to(REPO)}")
+
+
+def _validation_during_logins(wrk: Wrk, api: str, viewer: dict) -> Row:
+    """Token validation while two clients log in without pause: a login holds a sync worker for one hash."""
+    credentials = json.dumps({"email": VIEWER_EMAIL, "password": PASSWORD})
+    with ThreadPoolExecutor(1) as pool:
+        logins = pool.submit(wrk.run, "logins", f"{api}/auth_token", method="POST", body=credentials,
+                             headers={"Content-Type": "application/json"}, connections=2)  # fmt: skip
+        row = wrk.run("token validation during logins", f"{api}/auth_token/validation", headers=viewer["headers"])
+        logins.result()
+    return row
 
 
 def reference_row(references: list[Row]) -> Row:
@@ -430,7 +492,7 @@ def report(reference: Row, rows: list[Row], scaled: list[Row], hash_ms: float, b
 
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    machine = {"cpus": os.cpu_count(), "processor": _processor(), "system": platform.platform()}
+    machine = _machine()
     result = {
         "time": stamp,
         "machine": machine,
@@ -468,6 +530,10 @@ def chart(rows: list[Row], path: Path, machine: dict) -> None:
     axes.legend(loc="lower right", fontsize=8)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
+
+
+def _machine() -> dict[str, object]:
+    return {"cpus": os.cpu_count(), "processor": _processor(), "system": platform.platform()}
 
 
 def _processor() -> str:

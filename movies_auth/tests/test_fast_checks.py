@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,11 +19,13 @@ from urllib.parse import quote
 import pytest
 from flask import request, request_started
 
+from harness import RedisServer
 from movies_auth import create_app
-from support import API, Account, bearer, give, login, service_token
+from support import API, Account, bearer, give, login, register, service_token
 
 VALIDATION = f"{API}/auth_token/validation"
 SUBJECT = "X-Subject-Token"
+TOKEN_STORE_DOWN = {"msg": "Token store is unavailable, try again shortly"}
 
 
 @dataclass
@@ -248,3 +251,28 @@ def test_a_new_login_of_a_known_user_is_checked_in_full_first(client, cast, reac
 
     assert client.get(VALIDATION, headers=bearer(fresh)).status_code == 200
     assert reached_flask == [VALIDATION]
+
+
+def test_a_check_that_cannot_reach_redis_gets_the_route_s_503_here(settings, tmp_path):
+    if not settings.redis_url:
+        pytest.skip("stops a real Redis server")
+    redis_server = RedisServer(tmp_path / "redis")
+    redis_server.start()
+    try:
+        worker = create_app(settings.model_copy(update={"redis_url": redis_server.url}))
+        client = worker.test_client()
+        user_id = register(client, "owner@example.com").json["uuid"]
+        headers = bearer(login(client, "owner@example.com").json["access_token"])
+        for path in (VALIDATION, permission_check(user_id)) * 2:
+            assert client.get(path, headers=headers).status_code == 200
+        reached: list[str] = []
+        request_started.connect(lambda _sender, **_extra: reached.append(request.path), worker, weak=False)
+
+        redis_server.stop()
+        time.sleep(0.6)  # past the heartbeat: the worker no longer trusts its copy
+        for path in (VALIDATION, permission_check(user_id)):
+            response = client.get(path, headers=headers)
+            assert (response.status_code, response.json) == (503, TOKEN_STORE_DOWN)
+        assert reached == []
+    finally:
+        redis_server.stop()
