@@ -2,12 +2,13 @@
 Redis, driven by wrk at fixed concurrency, each row reported as a ratio to a constant-JSON Flask app measured in
 the same run under the identical gunicorn settings.
 
-    python bench/run.py [--duration 10] [--connections 32] [--threads 2] [--scale]
+    python bench/run.py [--duration 10] [--connections 32] [--threads 2] [--rounds 3] [--scale | --workers]
 
 DATABASE_URL (a server the benchmark may create databases on) and REDIS_URL (a database it may wipe, and the
 next one) say where. The table and the target checks go to the terminal, and to bench/results/<time>.json and
 <time>.png. `--scale` then fills the stores to a million users, five million login-history rows and a million
-live revocations, and measures the auth rows again.
+live revocations, and measures the auth rows again. `--workers` instead measures the two checks under each of
+several gunicorn worker settings, which is how movies_auth's default was chosen.
 """
 
 from __future__ import annotations
@@ -95,17 +96,25 @@ class Target:
 class Wrk:
     """wrk at one fixed concurrency for every row, so rows compare; a row may ask for fewer connections."""
 
-    def __init__(self, duration: int, connections: int, threads: int, scratch: Path, reference_url: str) -> None:
+    def __init__(self, options: argparse.Namespace, scratch: Path, reference_url: str) -> None:
         self.binary = shutil.which("wrk") or sys.exit("wrk is not installed (Debian package wrk)")
-        self.duration, self.connections, self.threads, self.scratch = duration, connections, threads, scratch
-        self.reference_url = reference_url
+        self.duration, self.connections, self.threads = options.duration, options.connections, options.threads
+        self.rounds, self.scratch, self.reference_url = options.rounds, scratch, reference_url
         self.references: list[Row] = []
 
     def compared(self, name: str, url: str, **kwargs: object) -> Row:
-        """The reference, then this row: a pair measured back to back, so the ratio holds on a noisy machine."""
-        reference = self.run("reference: constant JSON", self.reference_url, warm_up=not self.references)
-        self.references.append(reference)
-        row = self.run(name, url, **kwargs)
+        """The reference and this row in turn, `rounds` times, each figure the median of its rounds.
+
+        Pairs measured back to back keep the ratio on a noisy machine; a p99 swings most of all between
+        runs seconds apart, so one pair would not settle it.
+        """
+        references, rows = [], []
+        for round_ in range(self.rounds):
+            warm_up = round_ == 0
+            references.append(self.run("reference", self.reference_url, warm_up=warm_up and not self.references))
+            self.references.append(references[-1])
+            rows.append(self.run(name, url, warm_up=warm_up, **kwargs))  # type: ignore[arg-type]
+        row, reference = median_row(name, rows), median_row("reference", references)
         row.reference_rps, row.reference_p99_ms = reference.requests_per_second, reference.p99_ms
         return row
 
@@ -272,7 +281,7 @@ def fill_to_scale(database_url: str, redis_url: str, settings: Settings) -> floa
         for _ in range(batch, batch + 10_000):
             pipeline.set(redis_keys.revoked_session(new_session_id()), 1, ex=lifetime)
         pipeline.execute()
-    return (_stored_bytes(client) - before) / SCALE["revocations"]
+    return (_settled_stored_bytes(client) - before) / SCALE["revocations"]
 
 
 def _stored_bytes(client: redis.Redis) -> int:
@@ -282,11 +291,26 @@ def _stored_bytes(client: redis.Redis) -> int:
     return memory["used_memory"] - memory["mem_clients_normal"]
 
 
+def _settled_stored_bytes(client: redis.Redis, within: float = 30) -> int:
+    """`_stored_bytes` once it holds still: Redis frees the buffers of the tracking connections it dropped
+    for falling behind a moment after dropping them, and until then they count as stored."""
+    deadline = time.monotonic() + within
+    last = _stored_bytes(client)
+    while time.monotonic() < deadline:
+        time.sleep(1)
+        now = _stored_bytes(client)
+        if abs(now - last) < 0.001 * last:
+            return now
+        last = now
+    return last
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds per row")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3, help="runs of each compared row and of its reference")
     parser.add_argument("--scale", action="store_true", help="then fill the stores to scale and rerun the auth rows")
     parser.add_argument(
         "--workers", action="store_true", help="instead, measure the checks under each gunicorn worker setting"
@@ -336,7 +360,7 @@ def main() -> None:
     if options.workers:
         compare_worker_settings(options, scratch, auth_env, auth_config, (auth, auth_url), (reference, reference_url))
         return
-    wrk = Wrk(options.duration, options.connections, options.threads, scratch, f"{reference_url}/reference")
+    wrk = Wrk(options, scratch, f"{reference_url}/reference")
     print("measuring; each row is a 2 s warm-up, then", options.duration, "s", flush=True)
     rows: list[Row] = []
     scaled: list[Row] = []
@@ -387,7 +411,7 @@ def compare_worker_settings(
         served, url = gunicorn(f"movies_auth {label}", config, "movies_auth.wsgi:app", env, "/auth/healthz", scratch)
         baseline, baseline_url = gunicorn(f"reference {label}", config, "reference_app:app", env, "/reference",
                                           scratch, "--pythonpath", str(REPO / "bench"))  # fmt: skip
-        wrk = Wrk(options.duration, options.connections, options.threads, scratch, f"{baseline_url}/reference")
+        wrk = Wrk(options, scratch, f"{baseline_url}/reference")
         api = f"{url}/auth/api/v1"
         with served, baseline:
             validation = wrk.compared("token validation", f"{api}/auth_token/validation", headers=viewer["headers"])
@@ -419,17 +443,23 @@ def _validation_during_logins(wrk: Wrk, api: str, viewer: dict) -> Row:
     return row
 
 
+def median_row(name: str, rows: list[Row]) -> Row:
+    """One row from several runs of it: the median of each figure, and every error."""
+    return Row(
+        name,
+        statistics.median(row.requests_per_second for row in rows),
+        statistics.median(row.p50_ms for row in rows),
+        statistics.median(row.p99_ms for row in rows),
+        sum(row.errors for row in rows),
+        connections=rows[0].connections,
+    )
+
+
 def reference_row(references: list[Row]) -> Row:
     """The reference as the table shows it: the median of its measurements in this run."""
-    return Row(
-        f"reference: constant JSON (median of {len(references)})",
-        statistics.median(row.requests_per_second for row in references),
-        statistics.median(row.p50_ms for row in references),
-        statistics.median(row.p99_ms for row in references),
-        sum(row.errors for row in references),
-        connections=references[0].connections,
-        reference_rps=statistics.median(row.requests_per_second for row in references),
-    )
+    row = median_row(f"reference: constant JSON (median of {len(references)})", references)
+    row.reference_rps = row.requests_per_second
+    return row
 
 
 def _log_in(api: str, email: str) -> dict:
