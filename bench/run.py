@@ -366,13 +366,7 @@ def main() -> None:
     scaled: list[Row] = []
     bytes_per_revocation = None
     with reference, auth, movies:
-        api = f"{auth_url}/auth/api/v1"
-        httpx.post(f"{api}/users", json={"email": VIEWER_EMAIL, "password": PASSWORD}).raise_for_status()
-        viewer = _log_in(api, VIEWER_EMAIL)
-        root = _log_in(api, ROOT_EMAIL)
-        httpx.post(f"{api}/users/{viewer['uuid']}/roles", json={"name": "subscriber"},
-                   headers=root["headers"]).raise_for_status()  # fmt: skip
-
+        viewer, root = _subscriber_and_superuser(f"{auth_url}/auth/api/v1")
         rows += auth_rows(wrk, auth_url, viewer, root["headers"])
         films = f"{movies_url}/api/v1/films?page_size=50"
         rows.append(wrk.compared("movies: film list, anonymous", films))
@@ -396,12 +390,7 @@ def compare_worker_settings(
 ) -> None:  # fmt: skip
     """The two checks and the reference under each of `WORKER_SETTINGS`: how movies_auth's default was chosen."""
     with auth[0], reference[0]:
-        api = f"{auth[1]}/auth/api/v1"
-        httpx.post(f"{api}/users", json={"email": VIEWER_EMAIL, "password": PASSWORD}).raise_for_status()
-        root = _log_in(api, ROOT_EMAIL)
-        viewer = _log_in(api, VIEWER_EMAIL)
-        httpx.post(f"{api}/users/{viewer['uuid']}/roles", json={"name": "subscriber"},
-                   headers=root["headers"]).raise_for_status()  # fmt: skip
+        viewer, _ = _subscriber_and_superuser(f"{auth[1]}/auth/api/v1")
     condition = quote(json.dumps({"any": ["pro_read"]}))
     print("measuring each worker setting; each row is a 2 s warm-up, then", options.duration, "s", flush=True)
     results = []
@@ -460,6 +449,15 @@ def reference_row(references: list[Row]) -> Row:
     row = median_row(f"reference: constant JSON (median of {len(references)})", references)
     row.reference_rps = row.requests_per_second
     return row
+
+
+def _subscriber_and_superuser(api: str) -> tuple[dict, dict]:
+    """Register the viewer, log both the viewer and the superuser in, and make the viewer a subscriber."""
+    httpx.post(f"{api}/users", json={"email": VIEWER_EMAIL, "password": PASSWORD}).raise_for_status()
+    viewer, root = _log_in(api, VIEWER_EMAIL), _log_in(api, ROOT_EMAIL)
+    httpx.post(f"{api}/users/{viewer['uuid']}/roles", json={"name": "subscriber"},
+               headers=root["headers"]).raise_for_status()  # fmt: skip
+    return viewer, root
 
 
 def _log_in(api: str, email: str) -> dict:
