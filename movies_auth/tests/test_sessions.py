@@ -13,8 +13,9 @@ import pytest
 
 from movies_auth import redis_keys
 from movies_auth.models import UserSession
+from movies_auth.services import sessions
 from movies_auth.services.tokens import TOKEN_PREDATES_SESSIONS
-from support import API, bearer, login, row_count, service_token
+from support import API, bearer, claims_of, login, refresh, row_count, service_token, validate
 
 VALIDATION = f"{API}/auth_token/validation"
 REFRESH = f"{API}/auth_token/token_refresh"
@@ -27,18 +28,6 @@ IPHONE = (
 WINDOWS_CHROME = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"
 )
-
-
-def claims_of(token: str) -> dict:
-    return pyjwt.decode(token, options={"verify_signature": False})
-
-
-def validate(client, token: str):
-    return client.get(VALIDATION, headers=bearer(token))
-
-
-def refresh(client, token: str):
-    return client.post(REFRESH, headers=bearer(token))
 
 
 def sessions_url(user_id: str, session_id: str | None = None) -> str:
@@ -423,7 +412,7 @@ def test_the_sessions_routes_are_documented(client):
 # The CLI
 
 
-def test_the_cli_lists_and_ends_sessions(app, client, account, devices):
+def test_the_cli_lists_and_ends_sessions(app, client, account, devices, monkeypatch):
     runner = app.test_cli_runner()
     table = runner.invoke(args=["users", "sessions", account.email])
     assert table.exit_code == 0, table.output
@@ -433,6 +422,7 @@ def test_the_cli_lists_and_ends_sessions(app, client, account, devices):
 
     listed = runner.invoke(args=["users", "sessions", account.email, "--json"])
     phone = session_of(devices["phone"]["access_token"])
+
     assert phone in [s["session_id"] for s in json.loads(listed.stdout)]
 
     ended = runner.invoke(args=["users", "end-session", account.email, phone])
@@ -445,3 +435,9 @@ def test_the_cli_lists_and_ends_sessions(app, client, account, devices):
     assert f"has no live session {phone!r}" in again.output and "Traceback" not in again.output
     unknown = runner.invoke(args=["users", "sessions", "nobody@example.com"])
     assert unknown.exit_code == 1 and "No user with email or uuid" in unknown.output
+
+    # An id may start with "-", and is pasted as it is listed.
+    monkeypatch.setattr(sessions, "new_session_id", lambda: "-Dashed" + "x" * 15)
+    dashed = login(client, account.email).json
+    assert runner.invoke(args=["users", "end-session", account.email, "-Dashed" + "x" * 15]).exit_code == 0
+    assert validate(client, dashed["access_token"]).status_code == 401

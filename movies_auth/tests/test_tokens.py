@@ -17,24 +17,12 @@ from movies_auth import create_app, redis_keys
 from movies_auth.extensions import db
 from movies_auth.models import LoginAttempt, User
 from movies_auth.services.passwords import Passwords
-from support import API, PASSWORD, bearer, login, register, row_count
+from support import API, PASSWORD, bearer, claims_of, login, refresh, register, row_count, validate
 
 VALIDATION = f"{API}/auth_token/validation"
 REFRESH = f"{API}/auth_token/token_refresh"
 LOGOUT = f"{API}/auth_token"
 LOGOUT_ALL = f"{API}/auth_token/all"
-
-
-def claims_of(token: str) -> dict:
-    return pyjwt.decode(token, options={"verify_signature": False})
-
-
-def validate(client, token: str):
-    return client.get(VALIDATION, headers=bearer(token))
-
-
-def refresh(client, token: str):
-    return client.post(REFRESH, headers=bearer(token))
 
 
 def sign(claims: dict, app, **changes) -> str:

@@ -164,7 +164,8 @@ def list_sessions(user: str, as_json: bool) -> None:
     print_items(live, SessionSchema(), SESSION_COLUMNS, as_json=as_json, empty=f"{account.email} has no live session.")
 
 
-@users_group.command("end-session")
+# Session ids may start with "-": read as the argument they are, not as an unknown option.
+@users_group.command("end-session", context_settings={"ignore_unknown_options": True})
 @reaches_running_servers
 @click.argument("user")
 @click.argument("session_id")
