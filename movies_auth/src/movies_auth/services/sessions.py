@@ -201,14 +201,9 @@ def rotate(user_id: str, session_id: str, presented: str, new: str = "", pair: s
     "grace" (with the pair the exchange of `presented` answered), "reused" (the session has just been
     ended for it) or "dead"; and the pair, for "grace".
     """
-    keys = [
-        redis_keys.session(user_id, session_id),
-        redis_keys.session_pair(user_id, session_id),
-        redis_keys.user_sessions(user_id),
-        redis_keys.user_token_epoch(user_id),
-    ]
     grace_ms = current_settings().jwt_refresh_grace_seconds * 1000
-    answer = _run(_ROTATE, keys, [session_id, presented, new, _now_ms(), grace_ms, _lifetime(), pair])
+    arguments = [session_id, presented, new, _now_ms(), grace_ms, _lifetime(), pair]
+    answer = _run(_ROTATE, _keys_of(user_id, session_id), arguments)
     if answer[0] == "reused":
         _forget(uuid.UUID(user_id), [session_id])
     return answer[0], answer[1] if len(answer) > 1 else ""
@@ -229,13 +224,17 @@ def end(user_id: str, session_id: str, *, generation: str = "") -> int:
 
 
 def _end_in_redis(user_id: str, session_id: str, generation: str = "") -> int:
-    keys = [
+    return _run(_END, _keys_of(user_id, session_id), [session_id, generation])
+
+
+def _keys_of(user_id: str, session_id: str) -> list[str]:
+    """What the rotate and end scripts touch: the session, its kept pair, the user's index and epoch (one slot)."""
+    return [
         redis_keys.session(user_id, session_id),
         redis_keys.session_pair(user_id, session_id),
         redis_keys.user_sessions(user_id),
         redis_keys.user_token_epoch(user_id),
     ]
-    return _run(_END, keys, [session_id, generation])
 
 
 def end_session(user_id: uuid.UUID, session_id: str) -> bool:
