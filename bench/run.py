@@ -53,7 +53,7 @@ BIN = Path(sys.executable).parent
 RESULTS = REPO / "bench" / "results"
 PASSWORD = "benchmark password 1"
 ROOT_EMAIL, VIEWER_EMAIL = "bench-root@example.com", "bench-viewer@example.com"
-GENEROUS = "100000000 per minute"  # the login rows measure logins, not the limiter's refusals
+GENEROUS = "100000000 per minute"  # the login and refresh rows measure them, not the limiter's refusals
 SCALE = {"users": 1_000_000, "login_history": 5_000_000, "sessions": 1_000_000}
 # Users whose sessions `session_memory` measures, each with MAX_SESSIONS_PER_USER of them.
 SESSION_MEMORY_USERS = 100
@@ -377,6 +377,7 @@ def main() -> None:
         "SERVICE_SECRET_MOVIES_API": service_secret,
         "LOGIN_RATE_LIMIT_PER_IP": GENEROUS,
         "LOGIN_RATE_LIMIT_PER_ACCOUNT": GENEROUS,
+        "REFRESH_RATE_LIMIT_PER_SESSION": GENEROUS,
         "LOG_LEVEL": "INFO",
     }
     auth, auth_url = gunicorn("movies_auth", auth_config, "movies_auth.wsgi:app", auth_env, "/auth/healthz", scratch)
