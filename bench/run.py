@@ -7,7 +7,7 @@ the same run under the identical gunicorn settings.
 DATABASE_URL (a server the benchmark may create databases on) and REDIS_URL (a database it may wipe, and the
 next one) say where. The table and the target checks go to the terminal, and to bench/results/<time>.json and
 <time>.png. `--scale` then fills the stores to a million users, five million login-history rows and a million
-live revocations, and measures the auth rows again. `--workers` instead measures the two checks under each of
+live session records, and measures the auth rows again. `--workers` instead measures the two checks under each of
 several gunicorn worker settings, which is how movies_auth's default was chosen.
 """
 
@@ -44,7 +44,7 @@ import signing  # noqa: E402 (beside this script)
 from harness import Process, free_port, fresh_database, fresh_redis  # noqa: E402
 from movies_auth.models import LoginAttempt, User  # noqa: E402
 from movies_auth.services.passwords import Passwords  # noqa: E402
-from movies_auth.services.tokens import new_session_id  # noqa: E402
+from movies_auth.services.sessions import new_generation, new_session_id  # noqa: E402
 from movies_auth.settings import Settings  # noqa: E402
 
 from movies_auth import redis_keys  # noqa: E402
@@ -53,8 +53,11 @@ BIN = Path(sys.executable).parent
 RESULTS = REPO / "bench" / "results"
 PASSWORD = "benchmark password 1"
 ROOT_EMAIL, VIEWER_EMAIL = "bench-root@example.com", "bench-viewer@example.com"
-GENEROUS = "100000000 per minute"  # the login rows measure logins, not the limiter's refusals
-SCALE = {"users": 1_000_000, "login_history": 5_000_000, "revocations": 1_000_000}
+GENEROUS = "100000000 per minute"  # the login and refresh rows measure them, not the limiter's refusals
+SCALE = {"users": 1_000_000, "login_history": 5_000_000, "sessions": 1_000_000}
+# Users whose sessions `session_memory` measures, each with MAX_SESSIONS_PER_USER of them.
+SESSION_MEMORY_USERS = 100
+BROWSER = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"
 # (workers, threads) per gunicorn: one thread is gunicorn's sync worker, more its gthread worker.
 WORKER_SETTINGS = ((2, 1), (5, 1), (9, 1), (2, 4), (5, 2), (5, 4), (9, 4))
 
@@ -253,7 +256,7 @@ def auth_rows(wrk: Wrk, auth_url: str, viewer: dict, root_headers: dict, label: 
 
 
 def fill_to_scale(database_url: str, redis_url: str, settings: Settings) -> float:
-    """Bulk-load users, login history and live revocations; Redis bytes per revocation (INFO memory)."""
+    """Bulk-load users, login history and live session records; Redis bytes per session record (INFO memory)."""
     password_hash = Passwords(settings).hash(PASSWORD)
     per_user = SCALE["login_history"] // SCALE["users"]
     started = time.monotonic()
@@ -276,12 +279,51 @@ def fill_to_scale(database_url: str, redis_url: str, settings: Settings) -> floa
     client = redis.Redis.from_url(redis_url)
     before = _stored_bytes(client)
     lifetime = int(settings.jwt_refresh_token_expires.total_seconds())
-    for batch in range(0, SCALE["revocations"], 10_000):
+    used = time.time_ns() // 1_000_000
+    for batch in range(0, SCALE["sessions"], 10_000):
         pipeline = client.pipeline(transaction=False)
         for _ in range(batch, batch + 10_000):
-            pipeline.set(redis_keys.revoked_session(new_session_id()), 1, ex=lifetime)
+            # A session record as `sessions.start` writes it: epoch, generation, previous generation, last use.
+            record = f"0:{new_generation()}::{used}"
+            pipeline.set(redis_keys.session(str(uuid.uuid4()), new_session_id()), record, ex=lifetime)
         pipeline.execute()
-    return (_settled_stored_bytes(client) - before) / SCALE["revocations"]
+    return (_settled_stored_bytes(client) - before) / SCALE["sessions"]
+
+
+def session_memory(auth_env: dict[str, str]) -> dict[str, float]:
+    """Redis bytes per session: live, in its refresh grace window, and ended; through the service's own code.
+
+    `SESSION_MEMORY_USERS` users each sign in `MAX_SESSIONS_PER_USER` times, then every session is refreshed
+    once, then ended; INFO memory is read after each step. Per-user keys (the index) count in the share.
+    """
+    from movies_auth.extensions import db
+    from movies_auth.services import sessions, tokens
+
+    from movies_auth import create_app
+
+    settings = auth_settings(auth_env)
+    client = redis.Redis.from_url(auth_env["REDIS_URL"])
+    app = create_app(settings)
+    with app.app_context():
+        no_password = "-"
+        users = [User(email=f"memory-{n}@example.com", password_hash=no_password) for n in range(SESSION_MEMORY_USERS)]
+        db.session.add_all(users)
+        db.session.commit()
+        before = _settled_stored_bytes(client)
+        started = [
+            (str(user.id), *sessions.start(user.id, ip_address="10.0.0.1", user_agent=BROWSER, method="password"))
+            for user in users
+            for _ in range(settings.max_sessions_per_user)
+        ]
+        live = _settled_stored_bytes(client)
+        for user_id, session_id, generation in started:
+            tokens.rotate({"sub": user_id, "sid": session_id, "gen": generation})
+        in_grace = _settled_stored_bytes(client)
+        for user_id, session_id, _ in started:
+            sessions.end(user_id, session_id)
+        ended = _settled_stored_bytes(client)
+    count = len(started)
+    return {"live": (live - before) / count, "in grace": (in_grace - before) / count, "ended": (ended - before) / count}
 
 
 def _stored_bytes(client: redis.Redis) -> int:
@@ -335,6 +377,7 @@ def main() -> None:
         "SERVICE_SECRET_MOVIES_API": service_secret,
         "LOGIN_RATE_LIMIT_PER_IP": GENEROUS,
         "LOGIN_RATE_LIMIT_PER_ACCOUNT": GENEROUS,
+        "REFRESH_RATE_LIMIT_PER_SESSION": GENEROUS,
         "LOG_LEVEL": "INFO",
     }
     auth, auth_url = gunicorn("movies_auth", auth_config, "movies_auth.wsgi:app", auth_env, "/auth/healthz", scratch)
@@ -364,7 +407,7 @@ def main() -> None:
     print("measuring; each row is a 2 s warm-up, then", options.duration, "s", flush=True)
     rows: list[Row] = []
     scaled: list[Row] = []
-    bytes_per_revocation = None
+    bytes_per_session_record = None
     with reference, auth, movies:
         viewer, root = _subscriber_and_superuser(f"{auth_url}/auth/api/v1")
         rows += auth_rows(wrk, auth_url, viewer, root["headers"])
@@ -373,14 +416,16 @@ def main() -> None:
         rows.append(wrk.compared("movies: film list, subscriber", films, headers=viewer["headers"]))
         if options.scale:
             print("filling the stores to scale ...", flush=True)
-            bytes_per_revocation = fill_to_scale(auth_env["DATABASE_URL"], auth_env["REDIS_URL"],
+            bytes_per_session_record = fill_to_scale(auth_env["DATABASE_URL"], auth_env["REDIS_URL"],
                                                  auth_settings(auth_env))  # fmt: skip
             scaled = auth_rows(wrk, auth_url, viewer, root["headers"], label=" @ scale")
         auth.stop()
         rows.append(wrk.compared("movies: film list, subscriber, auth stopped", films, headers=viewer["headers"]))
 
     hash_ms = argon2_hash_ms(auth_settings(auth_env))
-    report(reference_row(wrk.references), rows, scaled, hash_ms, bytes_per_revocation, signing.measure(), options)
+    memory = session_memory(auth_env)
+    report(reference_row(wrk.references), rows, scaled, hash_ms, bytes_per_session_record, signing.measure(), options,
+           memory)  # fmt: skip
     shutil.rmtree(scratch, ignore_errors=True)
 
 
@@ -472,7 +517,10 @@ def _subject(token: str) -> str:
     return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["sub"]
 
 
-def targets(rows: list[Row], scaled: list[Row], hash_ms: float, bytes_per_revocation: float | None) -> list[Target]:
+def targets(
+    rows: list[Row], scaled: list[Row], hash_ms: float, bytes_per_session_record: float | None,
+    memory: dict[str, float] | None = None,
+) -> list[Target]:  # fmt: skip
     """The issue's targets, each measured against a baseline from this same run."""
     row = {row.name: row for row in rows}
     validation = row["token validation"]
@@ -494,15 +542,27 @@ def targets(rows: list[Row], scaled: list[Row], hash_ms: float, bytes_per_revoca
         else:
             slower = 1 - at_scale.requests_per_second / unscaled.requests_per_second
         checks.append(Target.at_most(f"{at_scale.name}: slower than unscaled by", slower, 0.10))
-    if bytes_per_revocation is not None:
-        checks.append(Target.at_most("Redis bytes per live revocation", bytes_per_revocation, 120))
+    if bytes_per_session_record is not None:
+        checks.append(Target.at_most("Redis bytes per session record @ scale", bytes_per_session_record, 300))
+    checks += session_memory_targets(memory or {})
     return checks
 
 
-def report(reference: Row, rows: list[Row], scaled: list[Row], hash_ms: float, bytes_per_revocation: float | None,
-           signatures: dict[str, dict[str, float]], options: argparse.Namespace) -> None:  # fmt: skip
+def session_memory_targets(memory: dict[str, float]) -> list[Target]:
+    """The issue's bounds on what Redis keeps per session."""
+    if not memory:
+        return []
+    return [
+        Target.at_most("Redis bytes per live session", memory["live"], 300),
+        Target.at_most("Redis bytes per ended session", memory["ended"], 120),
+    ]
+
+
+def report(reference: Row, rows: list[Row], scaled: list[Row], hash_ms: float, bytes_per_session_record: float | None,
+           signatures: dict[str, dict[str, float]], options: argparse.Namespace,
+           memory: dict[str, float] | None = None) -> None:  # fmt: skip
     """Print the table and the targets; write them, with the run's conditions, as JSON and a PNG chart."""
-    checks = targets(rows, scaled, hash_ms, bytes_per_revocation)
+    checks = targets(rows, scaled, hash_ms, bytes_per_session_record, memory)
     rows = [reference, *rows]
     width = max(len(row.name) for row in rows + scaled)
     print(f"\n{'row':<{width}}  {'conns':>5}  {'req/s':>9}  {'p50 ms':>8}  {'p99 ms':>8}  {'errors':>6}  {'x ref':>6}")
@@ -512,8 +572,10 @@ def report(reference: Row, rows: list[Row], scaled: list[Row], hash_ms: float, b
               f"{row.p99_ms:>8.2f}  {row.errors:>6}  {ratio}")  # fmt: skip
     print(f"\none argon2id hash at the configured parameters: {hash_ms:.1f} ms")
     signing.print_table(signatures)
-    if bytes_per_revocation is not None:
-        print(f"Redis memory per live revocation: {bytes_per_revocation:.0f} bytes")
+    if bytes_per_session_record is not None:
+        print(f"Redis memory per session record @ scale: {bytes_per_session_record:.0f} bytes")
+    for state, size in (memory or {}).items():
+        print(f"Redis memory per session, {state}: {size:.0f} bytes")
     print("\ntargets:")
     for check in checks:
         print(f"  {'met   ' if check.met else 'MISSED'}  {check.name}: {check.measured:.2f}")
@@ -526,7 +588,8 @@ def report(reference: Row, rows: list[Row], scaled: list[Row], hash_ms: float, b
         "machine": machine,
         "wrk": {"duration_s": options.duration, "connections": options.connections, "threads": options.threads},
         "argon2id_hash_ms": hash_ms,
-        "redis_bytes_per_revocation": bytes_per_revocation,
+        "redis_bytes_per_session_record": bytes_per_session_record,
+        "redis_bytes_per_session": memory,
         "token_signatures": signatures,
         "rows": [asdict(row) | {"ratio": row.ratio} for row in rows + scaled],
         "targets": [asdict(check) for check in checks],

@@ -44,6 +44,7 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         login_rate_limit_per_ip=GENEROUS_LIMIT,
         login_rate_limit_per_account=GENEROUS_LIMIT,
         register_rate_limit_per_ip=GENEROUS_LIMIT,
+        refresh_rate_limit_per_session=GENEROUS_LIMIT,
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import jwt as pyjwt
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -32,6 +33,19 @@ class Account:
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def claims_of(token: str) -> dict:
+    """A token's claims, read without checking it."""
+    return pyjwt.decode(token, options={"verify_signature": False})
+
+
+def validate(client: FlaskClient, token: str):
+    return client.get(f"{API}/auth_token/validation", headers=bearer(token))
+
+
+def refresh(client: FlaskClient, token: str):
+    return client.post(f"{API}/auth_token/token_refresh", headers=bearer(token))
 
 
 def service_token(app: Flask, client: FlaskClient, name: str) -> str:

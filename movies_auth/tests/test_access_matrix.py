@@ -3,9 +3,19 @@ a refusal changes nothing, and odd ids are a 4xx that tells a stranger nothing."
 
 from __future__ import annotations
 
+import jwt as pyjwt
 import pytest
 
-from movies_auth.models import LoginAttempt, Permission, Role, User, role_permissions, user_permissions, user_roles
+from movies_auth.models import (
+    LoginAttempt,
+    Permission,
+    Role,
+    User,
+    UserSession,
+    role_permissions,
+    user_permissions,
+    user_roles,
+)
 from support import API, PASSWORD, bearer, give, row_count, service_token
 
 CALLERS = ("anonymous", "owner", "stranger", "admin", "superuser", "service")
@@ -22,7 +32,7 @@ REFRESH_ONLY = (NO_TOKEN, 422, 422, 422, 422, 422)  # every caller here holds an
 # A superuser passes the guard of a password change, but not the check of the owner's old password.
 PASSWORD_CHANGE = (NO_TOKEN, OK, FORBIDDEN, FORBIDDEN, 400, FORBIDDEN)
 
-USER = f"{API}/users/{{user}}"  # {user} is the owner's id
+USER = f"{API}/users/{{user}}"  # {user} is the owner's id, {session} the owner's session
 MATRIX = [
     ("GET", "/auth/healthz", None, ANYONE),
     ("GET", "/auth/.well-known/jwks.json", None, ANYONE),
@@ -34,6 +44,9 @@ MATRIX = [
     ("GET", USER, None, OWNER_OR_SUPERUSER),
     ("PATCH", USER, {"first_name": "Ada"}, OWNER_OR_SUPERUSER),
     ("GET", f"{USER}/logins", None, OWNER_OR_SUPERUSER),
+    ("GET", f"{USER}/sessions", None, OWNER_OR_SUPERUSER),
+    ("DELETE", f"{USER}/sessions", None, OWNER_OR_SUPERUSER),
+    ("DELETE", f"{USER}/sessions/{{session}}", None, OWNER_OR_SUPERUSER),
     ("POST", f"{USER}/password", {"old_password": PASSWORD, "new_password": "a new password"}, PASSWORD_CHANGE),
     ("DELETE", USER, None, OWNER_OR_SUPERUSER),
     ("GET", f"{USER}/combined_permissions", None, OWNER_ADMINS_SERVICES),
@@ -64,7 +77,7 @@ PUBLIC = {
     "flasgger.apidocs", "flasgger.apispec", "flasgger.static", "flasgger.oauth_redirect", "flasgger.<lambda>",
     "static",
 }  # fmt: skip
-STATE = (User, LoginAttempt, Permission, Role, role_permissions, user_permissions, user_roles)
+STATE = (User, LoginAttempt, UserSession, Permission, Role, role_permissions, user_permissions, user_roles)
 ODD_IDS = ("0", "-1", "9" * 40, "x" * 5000, "not-a-uuid", "00000000-0000-0000-0000-000000000000", "%00", "..")
 
 
@@ -80,6 +93,7 @@ def callers(app, client, make_account) -> dict[str, dict]:
     give(app, superuser, role="superuser")
     return {
         "owner_id": owner.uuid,
+        "owner_session": pyjwt.decode(owner.access_token, options={"verify_signature": False})["sid"],
         "anonymous": {},
         "owner": owner.headers,
         "stranger": stranger.headers,
@@ -99,7 +113,9 @@ def route_id(route) -> str:
 
 def test_the_matrix_covers_every_route(app):
     urls = app.url_map.bind("localhost")
-    listed = {urls.match(path.split("?")[0].format(user="x"), method=method)[0] for method, path, *_ in MATRIX}
+    listed = {
+        urls.match(path.split("?")[0].format(user="x", session="x"), method=method)[0] for method, path, *_ in MATRIX
+    }
     every = {rule.endpoint for rule in app.url_map.iter_rules()}
 
     assert every - PUBLIC == listed
@@ -109,7 +125,7 @@ def test_the_matrix_covers_every_route(app):
 @pytest.mark.parametrize("route", MATRIX, ids=route_id)
 def test_each_caller_gets_exactly_what_the_design_allows_and_refusals_change_nothing(app, client, callers, route):
     method, path, body, allowed = route
-    url = path.format(user=callers["owner_id"])
+    url = path.format(user=callers["owner_id"], session=callers["owner_session"])
     for caller, expected in zip(CALLERS, allowed, strict=True):
         before = snapshot(app)
         response = client.open(url, method=method, json=body, headers=callers[caller])
@@ -128,10 +144,16 @@ def test_each_caller_gets_exactly_what_the_design_allows_and_refusals_change_not
 def test_a_stranger_cannot_tell_an_odd_or_missing_id_from_someone_elses(app, client, callers, route):
     method, path, body, _ = route
     before = snapshot(app)
-    real = client.open(path.format(user=callers["owner_id"]), method=method, json=body, headers=callers["stranger"])
+    real = client.open(
+        path.format(user=callers["owner_id"], session=callers["owner_session"]),
+        method=method,
+        json=body,
+        headers=callers["stranger"],
+    )
 
     for odd in ODD_IDS:
-        probe = client.open(path.format(user=odd), method=method, json=body, headers=callers["stranger"])
+        probe = client.open(path.format(user=odd, session=callers["owner_session"]), method=method, json=body,
+                            headers=callers["stranger"])  # fmt: skip
         assert (probe.status_code, probe.json) == (real.status_code, real.json), odd
     assert real.status_code == 403
     assert snapshot(app) == before
@@ -143,7 +165,8 @@ def test_for_a_superuser_an_odd_or_missing_id_is_a_404(app, client, callers, rou
     before = snapshot(app)
 
     for odd in ODD_IDS:
-        response = client.open(path.format(user=odd), method=method, json=body, headers=callers["superuser"])
+        response = client.open(path.format(user=odd, session=callers["owner_session"]), method=method, json=body,
+                               headers=callers["superuser"])  # fmt: skip
         assert (response.status_code, response.json) == (404, {"msg": "User not found"}), odd
     assert snapshot(app) == before
 

@@ -183,7 +183,7 @@ def test_a_mass_revocation_starts_the_cache_over_instead_of_replaying_it(app, cl
         assert worker.get(VALIDATION, headers=account.headers).status_code == 200
     pipeline = app.extensions["redis"].pipeline(transaction=False)
     for number in range(20_000):  # twice what a worker replays key by key
-        pipeline.set(redis_keys.revoked_session(f"mass-{number}"), 1, ex=60)
+        pipeline.set(redis_keys.session(account.uuid, f"mass-{number}"), "0:g::0", ex=60)
     pipeline.execute()
     assert client.delete(f"{API}/auth_token", headers=account.headers).status_code == 204
 

@@ -16,6 +16,7 @@ Log in with `POST /auth/api/v1/auth_token`, then press **Authorize** and paste t
 
 TAGS = {
     "users": "Registration and the owner's account",
+    "sessions": "The account's signed-in devices: list them, sign one or all others out",
     "tokens": "Log in, refresh, log out, and token validation for other services",
     "service_tokens": "Service-to-service auth: a service trades its name and secret for a service token",
     "checks": "What a user may do: the permission checks other services make on every request",

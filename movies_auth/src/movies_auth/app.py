@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, Response
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -20,7 +20,7 @@ from movies_auth.logging_setup import configure_logging
 from movies_auth.request_context import RequestScope
 from movies_auth.services import passwords, tokens
 from movies_auth.settings import Settings
-from movies_auth.views import checks, grants, health, keys, permissions, roles, users
+from movies_auth.views import checks, grants, health, keys, permissions, roles, sessions, users
 from movies_auth.views import tokens as token_views
 
 MIGRATIONS_DIRECTORY = Path(__file__).with_name("migrations")
@@ -71,8 +71,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     limiter.init_app(app)
 
     errors.register_error_handlers(app)
-    blueprints = (users.bp, token_views.bp, token_views.service_bp, checks.bp, permissions.bp, roles.bp, grants.bp)
-    for blueprint in (*blueprints, keys.bp, health.bp):
+    blueprints = (users.bp, sessions.bp, token_views.bp, token_views.service_bp, checks.bp, permissions.bp, roles.bp)
+    for blueprint in (*blueprints, grants.bp, keys.bp, health.bp):
         app.register_blueprint(blueprint)
     apidocs.init_app(app)
     register_commands(app)
@@ -101,6 +101,11 @@ def _init_key_ring(app: Flask, settings: Settings) -> None:
 @jwt.token_in_blocklist_loader
 def _token_is_revoked(_header: dict[str, Any], payload: dict[str, Any]) -> bool:
     return tokens.is_revoked(payload)
+
+
+@jwt.revoked_token_loader
+def _revoked_token(_header: dict[str, Any], payload: dict[str, Any]) -> Response:
+    return errors.error_response(401, tokens.revocation_message(payload))
 
 
 def _flask_config(app: Flask, settings: Settings) -> dict[str, Any]:

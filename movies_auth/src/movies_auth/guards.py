@@ -85,6 +85,12 @@ def is_same_user(identity: str, user_id: str) -> bool:
         return False
 
 
+def callers_session(user_id: uuid.UUID | str) -> str | None:
+    """The caller's own session, when the caller is the account `user_id` itself; None for anyone else."""
+    claims = get_jwt()
+    return claims[tokens.SESSION_CLAIM] if is_same_user(claims["sub"], str(user_id)) else None
+
+
 def caller_is_service() -> bool:
     """Whether the current token is a service's."""
     return tokens.is_service_token(get_jwt())

@@ -1,4 +1,4 @@
-"""Database models: users, their login history, roles and permissions."""
+"""Database models: users, their login history and sessions, roles and permissions."""
 
 from __future__ import annotations
 
@@ -21,6 +21,10 @@ CODE_NAME_MAX_LENGTH = 64
 CODE_NAME = re.compile(rf"^[a-z][a-z0-9_.:-]{{0,{CODE_NAME_MAX_LENGTH - 1}}}$")
 CODE_NAME_RULE = "1 to 64 lower-case letters, digits, '_', '-', '.' or ':', starting with a letter"
 DESCRIPTION_MAX_LENGTH = 255
+# 128 random bits, url-safe base64; `password` or `oauth:<provider>`.
+SESSION_ID_LENGTH = 22
+SESSION_ID_PATTERN = rf"^[A-Za-z0-9_-]{{{SESSION_ID_LENGTH}}}$"
+SIGN_IN_METHOD_MAX_LENGTH = 64
 
 
 def normalize_email(email: str) -> str:
@@ -125,3 +129,19 @@ class ServiceAccount(db.Model):
     secret_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     secret_changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class UserSession(db.Model):
+    """What is known of one sign-in for the device list; its liveness and last use are kept in Redis.
+
+    Written once at sign-in and deleted when the session ends, so it never grows with refreshes.
+    """
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[str] = mapped_column(String(SESSION_ID_LENGTH), primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    ip_address: Mapped[str | None] = mapped_column(String(45))
+    user_agent: Mapped[str | None] = mapped_column(String(512))
+    method: Mapped[str] = mapped_column(String(SIGN_IN_METHOD_MAX_LENGTH))

@@ -23,7 +23,7 @@ from werkzeug.sansio.request import Request as SansIORequest
 
 from movies_auth import __version__
 from movies_auth.errors import BadRequest
-from movies_auth.models import CODE_NAME, CODE_NAME_MAX_LENGTH
+from movies_auth.models import CODE_NAME, CODE_NAME_MAX_LENGTH, SESSION_ID_PATTERN
 from movies_auth.schemas import ErrorSchema, ValidationErrorSchema
 
 APIDOC_ATTR = "__apidoc__"
@@ -34,7 +34,10 @@ _TOKEN_DESCRIPTIONS = {
     "refresh": "a refresh token",
     "any": "an access or a refresh token of the session",
 }
-_PATH_PARAMETERS = {"user_id": {"type": "string", "format": "uuid"}}
+_PATH_PARAMETERS = {
+    "user_id": {"type": "string", "format": "uuid"},
+    "session_id": {"type": "string", "pattern": SESSION_ID_PATTERN},
+}
 # Every other path parameter names a role or a permission.
 _CODE_NAME_PARAMETER = {"type": "string", "pattern": CODE_NAME.pattern, "maxLength": CODE_NAME_MAX_LENGTH}
 _RULE_ARGUMENT = re.compile(r"<(?:[a-z]+:)?([a-zA-Z_][a-zA-Z0-9_]*)>")

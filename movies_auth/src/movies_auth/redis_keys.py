@@ -1,7 +1,9 @@
 """The Redis key layout of movies_auth: every key the service reads or writes is named here.
 
-Keys are short on purpose: a busy deployment holds one key per revoked session and per used
-refresh token, and Redis memory per key grows with the key's length.
+Every key about one user carries the user's id as a Redis Cluster hash tag (`{<uuid>}`), so all of
+them live in one hash slot and each script or multi-key read about a user stays on one node. The
+kind comes first (`auth:<kind>:{<uuid>}...`): client-side caching subscribes to key prefixes, so a
+prefix must name one kind of key. Keys are short on purpose: Redis memory per key grows with its name.
 """
 
 PREFIX = "auth"
@@ -9,26 +11,59 @@ PREFIX = "auth"
 # Flask-Limiter counters (the `limits` library appends its own suffixes).
 RATE_LIMIT_PREFIX = f"{PREFIX}:rl"
 
-
-_REVOKED_SESSION = f"{PREFIX}:rs:"
+_SESSION = f"{PREFIX}:s:"
+_SESSION_PAIR = f"{PREFIX}:sp:"
+_USER_SESSIONS = f"{PREFIX}:us:"
 _USER_TOKEN_EPOCH = f"{PREFIX}:ue:"
 _USER_GRANTS_VERSION = f"{PREFIX}:uv:"
 _USER_PERMISSIONS = f"{PREFIX}:up:"
 
 
-def revoked_session(session_id: str) -> str:
-    """Present while a session (one login and every token refreshed from it) is revoked."""
-    return f"{_REVOKED_SESSION}{session_id}"
+def _tag(user_id: str) -> str:
+    return f"{{{user_id}}}"
 
 
-def used_refresh_token(jti: str) -> str:
-    """Present once a refresh token has been exchanged; a second exchange is a replay."""
-    return f"{PREFIX}:ur:{jti}"
+def session(user_id: str, session_id: str) -> str:
+    """`<epoch>:<generation>:<previous generation>:<last use, ms>`: present while the session lives.
+
+    Its tokens are valid only while it exists; a refresh token only while its generation is current.
+    """
+    return f"{_SESSION}{{{user_id}}}{session_id}"
+
+
+def session_key_prefix(user_id: str) -> str:
+    """What `session` puts before the session id, for scripts that name a user's other sessions."""
+    return f"{_SESSION}{_tag(user_id)}"
+
+
+def session_pair(user_id: str, session_id: str) -> str:
+    """`<access token> <refresh token>`: the pair the last refresh answered, kept for the grace window only."""
+    return f"{_SESSION_PAIR}{{{user_id}}}{session_id}"
+
+
+def session_pair_prefix(user_id: str) -> str:
+    """What `session_pair` puts before the session id."""
+    return f"{_SESSION_PAIR}{_tag(user_id)}"
+
+
+def user_sessions(user_id: str) -> str:
+    """A sorted set of the user's session ids, scored by last use (ms): what eviction and the device list read."""
+    return f"{_USER_SESSIONS}{_tag(user_id)}"
 
 
 def user_token_epoch(user_id: str) -> str:
-    """`<epoch>` or `<epoch>:<session id>`: tokens minted before the epoch are dead, but that session."""
-    return f"{_USER_TOKEN_EPOCH}{user_id}"
+    """`<epoch>` or `<epoch>:<session id>`: sessions started before the epoch are dead, but that session."""
+    return f"{_USER_TOKEN_EPOCH}{_tag(user_id)}"
+
+
+def service_token_epoch(service_id: str) -> str:
+    """`<epoch>`: a service's tokens minted before the epoch are dead (services have no sessions)."""
+    return f"{_USER_TOKEN_EPOCH}{service_id}"
+
+
+def refresh_limit_subject(user_id: str, session_id: str) -> str:
+    """What Flask-Limiter counts one session's refreshes under (inside its own key, so in the user's slot)."""
+    return f"{_tag(user_id)}{session_id}"
 
 
 # The permission cache: an entry per user, stamped with the two versions it was computed under.
@@ -40,13 +75,13 @@ GRANTS_VERSION = f"{PREFIX}:gv"
 
 def user_grants_version(user_id: str) -> str:
     """A counter bumped whenever this user's own roles or permissions change."""
-    return f"{_USER_GRANTS_VERSION}{user_id}"
+    return f"{_USER_GRANTS_VERSION}{_tag(user_id)}"
 
 
 def user_permissions(user_id: str) -> str:
     """`<global version>:<user version>:<JSON>`: the user's combined permissions, as last computed."""
-    return f"{_USER_PERMISSIONS}{user_id}"
+    return f"{_USER_PERMISSIONS}{_tag(user_id)}"
 
 
 # What every check reads, so each process keeps a copy that Redis invalidates on write (client_cache).
-CLIENT_CACHED_PREFIXES = (_REVOKED_SESSION, _USER_TOKEN_EPOCH, GRANTS_VERSION, _USER_GRANTS_VERSION, _USER_PERMISSIONS)
+CLIENT_CACHED_PREFIXES = (_SESSION, _USER_TOKEN_EPOCH, GRANTS_VERSION, _USER_GRANTS_VERSION, _USER_PERMISSIONS)

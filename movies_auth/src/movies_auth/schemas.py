@@ -162,6 +162,23 @@ class LoginHistoryPageSchema(Schema):
     total = fields.Integer()
 
 
+class DeviceSchema(Schema):
+    kind = fields.String(metadata={"description": "desktop, mobile, tablet, bot or unknown", "example": "mobile"})
+    os = fields.String(allow_none=True, metadata={"example": "iOS 17"})
+    browser = fields.String(allow_none=True, metadata={"example": "Mobile Safari 17"})
+
+
+class SessionSchema(Schema):
+    session_id = fields.String(metadata={"example": "kq2X0n6cVh3mW1dE9aZr4A"})
+    created_at = fields.AwareDateTime(metadata={"description": "When the session signed in"})
+    last_used_at = fields.AwareDateTime(metadata={"description": "Its sign-in or last refresh"})
+    ip_address = fields.String(allow_none=True, metadata={"description": "Where it signed in from"})
+    user_agent = fields.String(allow_none=True)
+    device = fields.Nested(DeviceSchema, metadata={"description": "Read from the user agent"})
+    method = fields.String(metadata={"description": "`password` or `oauth:<provider>`", "example": "password"})
+    current = fields.Boolean(metadata={"description": "Whether this is the caller's own session"})
+
+
 class HealthSchema(Schema):
     status = fields.String(metadata={"example": "ok"})
     checks = fields.Dict(

@@ -51,6 +51,14 @@ class Settings(BaseSettings):
     argon2_memory_cost: int = Field(default=65536, ge=1, description="KiB")
     argon2_parallelism: int = Field(default=4, ge=1)
 
+    max_sessions_per_user: int = Field(
+        default=50, ge=1, description="Live sessions a user may keep; a sign-in beyond ends the least recently used"
+    )
+    jwt_refresh_grace_seconds: int = Field(
+        default=30, ge=0, description="A refresh token presented again this soon answers the same new pair"
+    )
+    refresh_rate_limit_per_session: str = Field(default="10 per minute", description="Refreshes of one session")
+
     login_rate_limit_per_ip: str = "30 per minute"
     login_rate_limit_per_account: str = Field(default="5 per minute;30 per hour", description="Failed logins")
     register_rate_limit_per_ip: str = "20 per minute"

@@ -1,4 +1,4 @@
-"""`flask users ...`: find users, manage their roles and direct permissions, log them out, delete them."""
+"""`flask users ...`: find users, manage their roles and direct permissions, their sessions, delete them."""
 
 from __future__ import annotations
 
@@ -17,10 +17,12 @@ from movies_auth.cli.common import (
     yes_option,
 )
 from movies_auth.models import User
-from movies_auth.schemas import PermissionSchema, RoleSchema, UserSchema
-from movies_auth.services import access, accounts, grants, permissions, roles, tokens
+from movies_auth.schemas import PermissionSchema, RoleSchema, SessionSchema, UserSchema
+from movies_auth.services import access, accounts, grants, permissions, roles, sessions, tokens
 
-users_group = AdminGroup("users", help="Find users, manage their roles and permissions, log them out, delete them.")
+users_group = AdminGroup(
+    "users", help="Find users, manage their roles and permissions, list and end their sessions, delete them."
+)
 
 
 class UserListingSchema(UserSchema):
@@ -42,6 +44,16 @@ COLUMNS = {
     "ROLES": lambda u: ", ".join(u["roles"]),
     "CREATED": lambda u: u["created_at"][:19].replace("T", " "),
     "UUID": lambda u: u["uuid"],
+}
+
+
+SESSION_COLUMNS = {
+    "SESSION": lambda s: s["session_id"],
+    "LAST USED": lambda s: s["last_used_at"][:19].replace("T", " "),
+    "SIGNED IN": lambda s: s["created_at"][:19].replace("T", " "),
+    "METHOD": lambda s: s["method"],
+    "DEVICE": lambda s: " / ".join(filter(None, (s["device"]["kind"], s["device"]["os"], s["device"]["browser"]))),
+    "ADDRESS": lambda s: s["ip_address"] or "-",
 }
 
 
@@ -140,6 +152,29 @@ def log_out_everywhere(user: str, yes: bool) -> None:
     confirm(f"Log {account.email} out of every session?", yes)
     tokens.log_out_everywhere(str(account.id))
     click.echo(f"{account.email} is logged out everywhere.")
+
+
+@users_group.command("sessions")
+@click.argument("user")
+@json_option
+def list_sessions(user: str, as_json: bool) -> None:
+    """List the live sessions (signed-in devices) of USER (an email or a uuid), most recently used first."""
+    account = find_user(user)
+    live = sessions.live(account.id)
+    print_items(live, SessionSchema(), SESSION_COLUMNS, as_json=as_json, empty=f"{account.email} has no live session.")
+
+
+# Session ids may start with "-": read as the argument they are, not as an unknown option.
+@users_group.command("end-session", context_settings={"ignore_unknown_options": True})
+@reaches_running_servers
+@click.argument("user")
+@click.argument("session_id")
+def end_session(user: str, session_id: str) -> None:
+    """End one session of USER (an email or a uuid): its tokens die at once."""
+    account = find_user(user)
+    if not sessions.end_session(account.id, session_id):
+        raise click.ClickException(f"{account.email} has no live session {session_id!r}.")
+    click.echo(f"Session {session_id} of {account.email} ended.")
 
 
 @users_group.command("delete")

@@ -93,7 +93,7 @@ def change_password(user: User, old_password: str, new_password: str, *, keep_se
         raise BadRequest("Old password is incorrect", {"old_password": ["Does not match the current password."]})
     user.password_hash = passwords().hash(new_password)
     db.session.commit()
-    tokens.revoke_all_sessions(user.id, except_session=keep_session)
+    tokens.end_every_session(user.id, except_session=keep_session)
     audit.record("password_changed", user_id=user.id)
 
 

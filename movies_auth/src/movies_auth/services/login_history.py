@@ -28,13 +28,14 @@ def record(*, user: User | None, email: str, success: bool, ip_address: str | No
             email=None if user else email[: LoginAttempt.email.type.length],
             success=success,
             ip_address=ip_address,
-            user_agent=_printable(user_agent or "")[:USER_AGENT_MAX_LENGTH] or None,
+            user_agent=printable_user_agent(user_agent),
         )
     )
 
 
-def _printable(text: str) -> str:
-    return "".join(char for char in text if char.isprintable())
+def printable_user_agent(user_agent: str | None) -> str | None:
+    """A user agent as stored: printable characters only, cut to the column's length; None when nothing is left."""
+    return "".join(char for char in user_agent or "" if char.isprintable())[:USER_AGENT_MAX_LENGTH] or None
 
 
 def page(user: User, *, page_number: int, page_size: int) -> Page:

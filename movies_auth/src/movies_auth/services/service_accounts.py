@@ -78,7 +78,7 @@ def delete(service: ServiceAccount) -> None:
     """Remove the service; every token it holds dies."""
     db.session.delete(service)
     db.session.commit()
-    tokens.revoke_all_sessions(service.id)
+    tokens.revoke_service_tokens(service.id)
     audit.record("service_deleted", warning=True, service=service.name)
 
 
@@ -95,7 +95,7 @@ def _set_secret(service: ServiceAccount, secret: str) -> None:
     service.secret_hash = passwords().hash(secret)
     service.secret_changed_at = utcnow()
     db.session.commit()
-    tokens.revoke_all_sessions(service.id)
+    tokens.revoke_service_tokens(service.id)
     audit.record("service_secret_changed", warning=True, service=service.name)
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import time
 
-from flask import Blueprint, request
+from flask import Blueprint, g, request
 from flask_jwt_extended import get_jwt, get_jwt_identity
 
+from movies_auth import redis_keys
 from movies_auth.errors import Unauthorized
 from movies_auth.extensions import current_settings, limiter
 from movies_auth.guards import (
@@ -51,22 +52,39 @@ def login(data: dict) -> tokens.TokenPair:
     if user is None:
         raise Unauthorized("Invalid email or password")
     succeeded()
-    return tokens.start_session(user.id)
+    return tokens.start_session(user.id, ip_address=client_ip(), user_agent=request.user_agent.string)
+
+
+def _refreshing_session() -> str:
+    claims = get_jwt()
+    return redis_keys.refresh_limit_subject(claims["sub"], claims[tokens.SESSION_CLAIM])
 
 
 @bp.post("/token_refresh")
 @token_required("refresh")
-@responds(200, TokenPairSchema)
+@limiter.limit(
+    lambda: current_settings().refresh_rate_limit_per_session,
+    key_func=_refreshing_session,
+    scope="refresh-session",
+    deduct_when=lambda _response: g.get("refresh_rotated", False),
+)
+@responds(200, TokenPairSchema, errors=[429])
 def refresh() -> tokens.TokenPair:
-    """Exchange the refresh token for a new pair; reusing a refresh token revokes its whole session."""
-    return tokens.rotate(get_jwt())
+    """Exchange the refresh token for a new pair; the used refresh token dies.
+
+    The token just exchanged, sent again within the grace window (`JWT_REFRESH_GRACE_SECONDS`), answers
+    the very same pair; past the window, or an older token, is re-use: the whole session dies (401).
+    Rate limited per session (`REFRESH_RATE_LIMIT_PER_SESSION`); answers of the grace window do not count.
+    """
+    pair, g.refresh_rotated = tokens.rotate(get_jwt())
+    return pair
 
 
 @bp.delete("")
 @token_required("any")
 @responds(204)
 def logout() -> None:
-    """Log out: every token of this session dies."""
+    """Log out: every token of this session dies. A refresh token already exchanged is refused."""
     tokens.log_out(get_jwt())
 
 
@@ -74,7 +92,11 @@ def logout() -> None:
 @token_required("any")
 @responds(204)
 def logout_everywhere() -> None:
-    """Log out everywhere: every token of every session of the user dies."""
+    """Log out everywhere: every token of every session of the user dies.
+
+    A refresh token already exchanged is refused, like any dead token.
+    """
+    tokens.require_current(get_jwt())
     tokens.log_out_everywhere(get_jwt_identity())
 
 

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from flask import Blueprint
-from flask_jwt_extended import get_jwt, get_jwt_identity
 
 from movies_auth.extensions import current_settings, limiter
-from movies_auth.guards import is_same_user, owner_required
+from movies_auth.guards import callers_session, owner_required
 from movies_auth.models import User
 from movies_auth.openapi import accepts, responds
 from movies_auth.request_context import client_ip
@@ -18,7 +17,7 @@ from movies_auth.schemas import (
     UserSchema,
     UserUpdateSchema,
 )
-from movies_auth.services import accounts, login_history, tokens
+from movies_auth.services import accounts, login_history
 
 bp = Blueprint("users", __name__, url_prefix="/auth/api/v1/users")
 
@@ -68,8 +67,7 @@ def delete_user(user: User) -> None:
 @responds(204)
 def change_password(user: User, data: dict) -> None:
     """Change the password; every other session of the user dies."""
-    own_session = get_jwt()[tokens.SESSION_CLAIM] if is_same_user(get_jwt_identity(), str(user.id)) else None
-    accounts.change_password(user, data["old_password"], data["new_password"], keep_session=own_session)
+    accounts.change_password(user, data["old_password"], data["new_password"], keep_session=callers_session(user.id))
 
 
 @bp.get("/<user_id>/logins")
