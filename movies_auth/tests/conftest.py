@@ -18,6 +18,7 @@ from movies_auth.settings import Settings
 from support import PASSWORD, Account, give, login, register
 
 GENEROUS_LIMIT = "10000 per minute"
+GENEROUS_FAILURES = 10_000
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -42,7 +43,8 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         argon2_memory_cost=19456,
         argon2_parallelism=1,
         login_rate_limit_per_ip=GENEROUS_LIMIT,
-        login_rate_limit_per_account=GENEROUS_LIMIT,
+        login_free_failures=GENEROUS_FAILURES,
+        login_free_failures_per_account=GENEROUS_FAILURES,
         register_rate_limit_per_ip=GENEROUS_LIMIT,
     )
 
@@ -114,9 +116,9 @@ def admin(app: Flask, make_account) -> Account:
 
 @pytest.fixture
 def limits(app: Flask, monkeypatch: pytest.MonkeyPatch):
-    """Tighten one limit of the running app: `limits(login_rate_limit_per_account="3 per minute")`."""
+    """Tighten one limit of the running app: `limits(login_free_failures=3)`."""
 
-    def tighten(**values: str) -> None:
+    def tighten(**values: object) -> None:
         for name, value in values.items():
             monkeypatch.setattr(app.extensions["settings"], name, value)
 

@@ -52,7 +52,22 @@ class Settings(BaseSettings):
     argon2_parallelism: int = Field(default=4, ge=1)
 
     login_rate_limit_per_ip: str = "30 per minute"
-    login_rate_limit_per_account: str = Field(default="5 per minute;30 per hour", description="Failed logins")
+    login_free_failures: int = Field(
+        default=5, ge=1, description="Failed logins per account and client address before each next one must wait"
+    )
+    login_free_failures_per_account: int = Field(
+        default=100, ge=1, description="Failed logins per account from addresses it never signed in from, the same"
+    )
+    login_failure_delay: timedelta = Field(
+        default=timedelta(seconds=1), description="The first wait; it doubles with each further failure"
+    )
+    login_failure_max_delay: timedelta = Field(default=timedelta(minutes=15), description="The longest wait")
+    login_failure_memory: timedelta = Field(
+        default=timedelta(hours=24), description="How long failures are counted after the last one"
+    )
+    login_known_address_memory: timedelta = Field(
+        default=timedelta(days=30), description="How long an address an account signed in from is remembered"
+    )
     register_rate_limit_per_ip: str = "20 per minute"
     rate_limits_enabled: bool = True
 
@@ -77,6 +92,10 @@ class Settings(BaseSettings):
         "jwt_refresh_token_expires",
         "jwt_service_token_expires",
         "permission_cache_ttl",
+        "login_failure_delay",
+        "login_failure_max_delay",
+        "login_failure_memory",
+        "login_known_address_memory",
         mode="before",
     )
     @classmethod
@@ -93,6 +112,8 @@ class Settings(BaseSettings):
             raise ValueError("argon2 parameters are below the OWASP minimum (e.g. 19456 KiB with 2 iterations)")
         if self.jwt_refresh_token_expires <= self.jwt_access_token_expires:
             raise ValueError("JWT_REFRESH_TOKEN_EXPIRES must be longer than JWT_ACCESS_TOKEN_EXPIRES")
+        if self.login_failure_memory < self.login_failure_max_delay:
+            raise ValueError("LOGIN_FAILURE_MEMORY must be at least LOGIN_FAILURE_MAX_DELAY")
         if self.app_env == "production":
             self._check_production()
         return self
