@@ -173,3 +173,15 @@ def test_the_trail_never_holds_a_password_or_a_token(client, make_account, caplo
     for secret in ("ada's secret password", "a wrong secret password", "ada's next password",
                    ada.access_token, ada.refresh_token, ada.access_token.split(".")[2]):  # fmt: skip
         assert secret not in caplog.text
+
+
+def test_a_wrong_old_password_is_audited(client, account, trail):
+    client.post(
+        f"{API}/users/{account.uuid}/password",
+        headers={**bearer(account.access_token), **traced("r-guess")},
+        json={"old_password": "not my password", "new_password": "a brand new passphrase"},
+    )
+
+    event = only(trail("r-guess"))
+    assert event | {"event": "password_change_failed", "level": "WARNING", "user_id": account.uuid} == event
+    assert "not my password" not in json.dumps(trail())

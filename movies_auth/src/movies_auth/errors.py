@@ -20,6 +20,7 @@ class APIError(Exception):
     """An error with a status code and a message meant for the client."""
 
     status_code = 400
+    headers: tuple[tuple[str, str], ...] = ()
 
     def __init__(self, msg: str, errors: dict[str, Any] | None = None) -> None:
         super().__init__(msg)
@@ -82,7 +83,9 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(APIError)
     def _api_error(error: APIError) -> Response:
-        return error_response(error.status_code, error.msg, error.errors)
+        response = error_response(error.status_code, error.msg, error.errors)
+        response.headers.extend(error.headers)
+        return response
 
     @app.errorhandler(ValidationError)
     def _validation_error(error: ValidationError) -> Response:

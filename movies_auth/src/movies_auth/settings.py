@@ -51,6 +51,15 @@ class Settings(BaseSettings):
     argon2_memory_cost: int = Field(default=65536, ge=1, description="KiB")
     argon2_parallelism: int = Field(default=4, ge=1)
 
+    password_hashing_concurrency: int = Field(
+        default=1, ge=1, description="Password hashes computed at once per worker; more wait their turn"
+    )
+    password_hashing_queue: int = Field(
+        default=1,
+        ge=0,
+        description="Password hashes waiting per worker; more are refused (503), so checks keep threads",
+    )
+
     login_rate_limit_per_ip: str = "30 per minute"
     login_free_failures: int = Field(
         default=5, ge=1, description="Failed logins per account and client address before each next one must wait"

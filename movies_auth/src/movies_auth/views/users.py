@@ -18,7 +18,7 @@ from movies_auth.schemas import (
     UserSchema,
     UserUpdateSchema,
 )
-from movies_auth.services import accounts, login_history, tokens
+from movies_auth.services import accounts, login_history, login_throttle, tokens
 
 bp = Blueprint("users", __name__, url_prefix="/auth/api/v1/users")
 
@@ -65,11 +65,16 @@ def delete_user(user: User) -> None:
 @bp.post("/<user_id>/password")
 @owner_required(services=user_api_services)
 @accepts(PasswordChangeSchema)
-@responds(204)
+@responds(204, errors=[429])
 def change_password(user: User, data: dict) -> None:
-    """Change the password; every other session of the user dies."""
+    """Change the password; every other session of the user dies.
+
+    A wrong old password counts as a failed login of the account.
+    """
     own_session = get_jwt()[tokens.SESSION_CLAIM] if is_same_user(get_jwt_identity(), str(user.id)) else None
+    succeeded = login_throttle.reserve(user.email)
     accounts.change_password(user, data["old_password"], data["new_password"], keep_session=own_session)
+    succeeded()
 
 
 @bp.get("/<user_id>/logins")
