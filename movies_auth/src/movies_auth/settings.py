@@ -57,7 +57,7 @@ class Settings(BaseSettings):
     password_hashing_queue: int = Field(
         default=1,
         ge=0,
-        description="Password hashes waiting per worker; more are refused (503), so checks keep threads",
+        description="Password hashes waiting per worker; more are refused (503)",
     )
 
     login_rate_limit_per_ip: str = "30 per minute"
