@@ -46,6 +46,8 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         login_free_failures=GENEROUS_FAILURES,
         login_free_failures_per_account=GENEROUS_FAILURES,
         register_rate_limit_per_ip=GENEROUS_LIMIT,
+        email_change_rate_limit_per_account=GENEROUS_LIMIT,
+        email_change_rate_limit_per_ip=GENEROUS_LIMIT,
         # Tests log in from many threads at once; test_password_hashing holds the worker's own bound.
         password_hashing_concurrency=4,
         password_hashing_queue=1000,

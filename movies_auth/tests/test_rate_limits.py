@@ -172,3 +172,31 @@ def test_parallel_wrong_passwords_are_counted_exactly_and_the_limit_holds(app, a
     assert statuses.count(401) == 10
     assert statuses.count(429) == 90
     assert failed_logins(app, account) == 10
+
+
+def patch_email(client, account, email: str, **kwargs):
+    return client.patch(f"{API}/users/{account.uuid}", json={"email": email}, headers=account.headers, **kwargs)
+
+
+def test_email_changes_are_limited_per_account(client, account, make_account, limits):
+    make_account("taken@example.com")
+    limits(email_change_rate_limit_per_account="2 per hour")
+
+    statuses = [patch_email(client, account, email).status_code for email in ("taken@example.com", "free@example.com")]
+    probing = patch_email(client, account, "another@example.com")
+    names = client.patch(f"{API}/users/{account.uuid}", json={"first_name": "Ada"}, headers=account.headers)
+
+    assert statuses == [409, 200]
+    assert probing.status_code == 429
+    assert 0 < int(probing.headers["Retry-After"]) <= 3600
+    assert names.status_code == 200  # a change that names no email is not an enumeration
+    assert client.get(f"{API}/users/{account.uuid}", headers=account.headers).json["email"] == "free@example.com"
+
+
+def test_email_changes_are_limited_per_client_address_across_accounts(client, make_account, limits):
+    accounts = [make_account(f"user{i}@example.com") for i in range(3)]
+    limits(email_change_rate_limit_per_ip="2 per hour")
+
+    statuses = [patch_email(client, account, "taken@example.org").status_code for account in accounts]
+
+    assert statuses == [200, 409, 429]

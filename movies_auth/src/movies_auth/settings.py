@@ -78,6 +78,10 @@ class Settings(BaseSettings):
         default=timedelta(days=30), description="How long an address an account signed in from is remembered"
     )
     register_rate_limit_per_ip: str = "20 per minute"
+    email_change_rate_limit_per_account: str = Field(
+        default="5 per hour", description="PATCH /users/{id} with an email, per caller (each tells whether it is taken)"
+    )
+    email_change_rate_limit_per_ip: str = Field(default="20 per hour", description="The same, per client address")
     rate_limits_enabled: bool = True
 
     permission_cache_ttl: timedelta = Field(

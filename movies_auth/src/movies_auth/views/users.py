@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, request
 from flask_jwt_extended import get_jwt, get_jwt_identity
 
 from movies_auth.extensions import current_settings, limiter
@@ -45,10 +45,27 @@ def get_user(user: User) -> User:
     return user
 
 
+def _keeps_the_email() -> bool:
+    return "email" not in request.get_json(silent=True)
+
+
+# A new email answers 409 when another account holds it: each try tells whether an address is registered.
 @bp.patch("/<user_id>")
 @owner_required(services=user_api_services)
 @accepts(UserUpdateSchema)
-@responds(200, UserSchema, errors=[409])
+@responds(200, UserSchema, errors=[409, 429])
+@limiter.limit(
+    lambda: current_settings().email_change_rate_limit_per_account,
+    key_func=get_jwt_identity,
+    scope="email-change-account",
+    exempt_when=_keeps_the_email,
+)
+@limiter.limit(
+    lambda: current_settings().email_change_rate_limit_per_ip,
+    key_func=client_ip,
+    scope="email-change-ip",
+    exempt_when=_keeps_the_email,
+)
 def update_user(user: User, data: dict) -> User:
     """Change an account's email or names; any other field is refused."""
     return accounts.update_user(user, data)
