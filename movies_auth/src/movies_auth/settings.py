@@ -84,6 +84,10 @@ class Settings(BaseSettings):
     email_change_rate_limit_per_ip: str = Field(default="20 per hour", description="The same, per client address")
     rate_limits_enabled: bool = True
 
+    failed_login_retention: timedelta = Field(
+        default=timedelta(days=90), description="How long failed logins are kept (`flask users prune-failed-logins`)"
+    )
+
     permission_cache_ttl: timedelta = Field(
         default=timedelta(minutes=10), description="Seconds, or ISO 8601; a safety net, changes invalidate at once"
     )
@@ -109,6 +113,7 @@ class Settings(BaseSettings):
         "login_failure_max_delay",
         "login_failure_memory",
         "login_known_address_memory",
+        "failed_login_retention",
         mode="before",
     )
     @classmethod
