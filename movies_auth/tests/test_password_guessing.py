@@ -50,7 +50,8 @@ def test_a_right_old_password_gives_its_slot_back(client, account, limits):
 
 @pytest.fixture
 def stalled_hashing(app, settings, monkeypatch):
-    """One hash computed at a time and one waiting, as a worker has by default; every hash stalls until set."""
+    """One hash computed at a time and one waiting (a worker has two waiting by default); every hash stalls
+    until set."""
     bounded = Passwords(settings.model_copy(update={"password_hashing_concurrency": 1, "password_hashing_queue": 1}))
     release = threading.Event()
     hasher = bounded.hasher

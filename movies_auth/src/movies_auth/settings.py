@@ -54,8 +54,9 @@ class Settings(BaseSettings):
     password_hashing_concurrency: int = Field(
         default=1, ge=1, description="Password hashes computed at once per worker; more wait their turn"
     )
+    # With gunicorn's 4 threads a worker, 1 + 2 leave a thread free for the checks however many hashes come.
     password_hashing_queue: int = Field(
-        default=1,
+        default=2,
         ge=0,
         description="Password hashes waiting per worker; more are refused (503)",
     )

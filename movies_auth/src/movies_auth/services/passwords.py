@@ -97,21 +97,23 @@ class Passwords:
             except (VerificationError, InvalidHashError):
                 matches = False
             elapsed = time.perf_counter() - started
-        time.sleep(max(0.0, self._costliest_after(_parameters(stored), elapsed) - elapsed))
+        time.sleep(self._shortfall(_parameters(stored), elapsed))
         return matches
 
     def needs_rehash(self, password_hash: str) -> bool:
         """Whether the hash was made with other parameters than the current ones."""
         return self.hasher.check_needs_rehash(password_hash)
 
-    def _costliest_after(self, parameters: str, elapsed: float) -> float:
-        """Record how long a verification with `parameters` took; how long the costliest parameters take."""
+    def _shortfall(self, parameters: str, elapsed: float) -> float:
+        """Record how long a verification with `parameters` took; how much shorter than one with the costliest
+        parameters it was (0 for those themselves: only cheaper, older hashes wait)."""
         with self._lock:
             previous = self._durations.get(parameters)
-            if previous is None and len(self._durations) >= _PARAMETER_SETS_KEPT:
-                return max(self._durations.values())
-            self._durations[parameters] = elapsed if previous is None else previous + _SMOOTHING * (elapsed - previous)
-            return max(self._durations.values())
+            if previous is not None or len(self._durations) < _PARAMETER_SETS_KEPT:
+                average = elapsed if previous is None else previous + _SMOOTHING * (elapsed - previous)
+                self._durations[parameters] = average
+            costliest = max(self._durations, key=self._durations.__getitem__)
+            return 0.0 if costliest == parameters else max(0.0, self._durations[costliest] - elapsed)
 
 
 def _parameters(password_hash: str) -> str:
