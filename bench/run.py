@@ -376,8 +376,9 @@ def main() -> None:
         "JWT_KEYS_DIR": str(scratch / "auth-keys"),
         "SERVICE_SECRET_MOVIES_API": service_secret,
         "LOGIN_RATE_LIMIT_PER_IP": GENEROUS,
-        "LOGIN_RATE_LIMIT_PER_ACCOUNT": GENEROUS,
         "REFRESH_RATE_LIMIT_PER_SESSION": GENEROUS,
+        "LOGIN_FREE_FAILURES": "100000000",
+        "LOGIN_FREE_FAILURES_PER_ACCOUNT": "100000000",
         "LOG_LEVEL": "INFO",
     }
     auth, auth_url = gunicorn("movies_auth", auth_config, "movies_auth.wsgi:app", auth_env, "/auth/healthz", scratch)
@@ -411,6 +412,7 @@ def main() -> None:
     with reference, auth, movies:
         viewer, root = _subscriber_and_superuser(f"{auth_url}/auth/api/v1")
         rows += auth_rows(wrk, auth_url, viewer, root["headers"])
+        rows.append(validation_during_password_guessing(wrk, f"{auth_url}/auth/api/v1", viewer))
         films = f"{movies_url}/api/v1/films?page_size=50"
         rows.append(wrk.compared("movies: film list, anonymous", films))
         rows.append(wrk.compared("movies: film list, subscriber", films, headers=viewer["headers"]))
@@ -474,6 +476,22 @@ def _validation_during_logins(wrk: Wrk, api: str, viewer: dict) -> Row:
                              headers={"Content-Type": "application/json"}, connections=2)  # fmt: skip
         row = wrk.run("token validation during logins", f"{api}/auth_token/validation", headers=viewer["headers"])
         logins.result()
+    return row
+
+
+def validation_during_password_guessing(wrk: Wrk, api: str, viewer: dict) -> Row:
+    """Token validation while 16 clients guess the viewer's old password without pause, each guess a hash.
+
+    Run with PASSWORD_HASHING_CONCURRENCY and PASSWORD_HASHING_QUEUE set high to see it without the bound.
+    """
+    guess = json.dumps({"old_password": "not the password", "new_password": "a brand new passphrase"})
+    headers = {"Content-Type": "application/json", **viewer["headers"]}
+    with ThreadPoolExecutor(1) as pool:
+        guesses = pool.submit(wrk.run, "password guesses", f"{api}/users/{viewer['uuid']}/password", method="POST",
+                              body=guess, headers=headers, connections=16)  # fmt: skip
+        row = wrk.run("token validation during password guessing", f"{api}/auth_token/validation",
+                      headers=viewer["headers"])  # fmt: skip
+        guesses.result()
     return row
 
 

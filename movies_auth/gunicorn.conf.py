@@ -13,6 +13,9 @@ threads = int(os.environ.get("GUNICORN_THREADS", 4))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", 30))
 graceful_timeout = 30
 keepalive = 5
+# As long a request line as nginx passes on (its 8k large_client_header_buffers): a longer one nginx refuses itself
+# with its JSON error, and one in between no longer gets gunicorn's HTML 414. 8190 is gunicorn's largest.
+limit_request_line = 8190
 # The app writes one access line per request, with its request id; gunicorn's would repeat it.
 accesslog = None
 errorlog = "-"

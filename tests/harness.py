@@ -118,6 +118,8 @@ class RedisServer:
     directory: Path
     port: int = field(default_factory=free_port)
     process: subprocess.Popen | None = field(default=None, repr=False)
+    # Further redis-server options, e.g. ("--maxmemory-policy", "allkeys-lru"); later ones win.
+    options: tuple[str, ...] = ()
 
     @property
     def url(self) -> str:
@@ -128,7 +130,7 @@ class RedisServer:
         self.directory.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
             [_tool("redis-server"), "--bind", "127.0.0.1", "--port", str(self.port), "--dir", str(self.directory),
-             "--appendonly", "yes", "--appendfsync", "always", "--save", ""],
+             "--appendonly", "yes", "--appendfsync", "always", "--save", "", *self.options],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         client = redis.Redis(port=self.port, socket_timeout=1)

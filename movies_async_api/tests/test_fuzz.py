@@ -38,3 +38,25 @@ def test_every_operation_holds_to_the_spec(client, callers):
     ran = fuzz_every_operation([result.ok() for result in spec.get_all_operations()], send)
 
     assert ran >= 10
+
+
+# Inputs that once broke a search, tried on every operation with a `query` parameter, by every caller.
+QUERY_CORPUS = ["-" * 33, "-" * 200, "- " * 100, "-(" * 100, "-&" * 100, "-!" * 100, "-- " * 66, "-" * 40 + "star",
+                '-"' * 100, "-_" * 100, "star " + "-" * 100 + " wars"]  # fmt: skip
+
+
+def test_the_query_corpus_never_breaks_a_search(client, callers):
+    spec = client.get("/api/openapi.json").json()
+    searches = [
+        path
+        for path, operations in spec["paths"].items()
+        if "query" in {parameter["name"] for parameter in operations.get("get", {}).get("parameters", [])}
+    ]
+
+    assert len(searches) >= 2
+    for path in searches:
+        for query in QUERY_CORPUS:
+            for headers in callers:
+                response = client.get(path, params={"query": query}, headers=headers)
+                assert response.status_code in (200, 401), (path, query, response.text)
+                assert response.headers["content-type"] == "application/json"

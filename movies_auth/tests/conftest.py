@@ -18,6 +18,7 @@ from movies_auth.settings import Settings
 from support import PASSWORD, Account, give, login, register
 
 GENEROUS_LIMIT = "10000 per minute"
+GENEROUS_FAILURES = 10_000
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -42,9 +43,15 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         argon2_memory_cost=19456,
         argon2_parallelism=1,
         login_rate_limit_per_ip=GENEROUS_LIMIT,
-        login_rate_limit_per_account=GENEROUS_LIMIT,
+        login_free_failures=GENEROUS_FAILURES,
+        login_free_failures_per_account=GENEROUS_FAILURES,
         register_rate_limit_per_ip=GENEROUS_LIMIT,
         refresh_rate_limit_per_session=GENEROUS_LIMIT,
+        email_change_rate_limit_per_account=GENEROUS_LIMIT,
+        email_change_rate_limit_per_ip=GENEROUS_LIMIT,
+        # Tests log in from many threads at once; test_password_hashing holds the worker's own bound.
+        password_hashing_concurrency=4,
+        password_hashing_queue=1000,
     )
 
 
@@ -115,9 +122,9 @@ def admin(app: Flask, make_account) -> Account:
 
 @pytest.fixture
 def limits(app: Flask, monkeypatch: pytest.MonkeyPatch):
-    """Tighten one limit of the running app: `limits(login_rate_limit_per_account="3 per minute")`."""
+    """Tighten one limit of the running app: `limits(login_free_failures=3)`."""
 
-    def tighten(**values: str) -> None:
+    def tighten(**values: object) -> None:
         for name, value in values.items():
             monkeypatch.setattr(app.extensions["settings"], name, value)
 

@@ -87,6 +87,12 @@ def give(app: Flask, account: Account, *, role: str | None = None, permission: s
             grants.grant_permission(user, permissions.get_permission(permission))
 
 
+def make_role(app: Flask, role: str, permission: str) -> None:
+    """Create a permission and a role granting it, the way the service does."""
+    with app.app_context():
+        roles.create_role(role, permissions=[permissions.create_permission(permission)])
+
+
 def dangling_grants(app: Flask) -> int:
     """Grant rows pointing at a user, role or permission that no longer exists."""
     references = [

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from datetime import timedelta
 
 import pytest
 
@@ -85,10 +86,10 @@ def test_a_failed_login_for_an_unknown_email_names_no_user(client, trail):
 
 
 def test_a_lockout_and_a_rate_limit_are_audited(client, account, limits, trail):
-    limits(login_rate_limit_per_account="1 per minute")
+    limits(login_free_failures=1, login_failure_delay=timedelta(minutes=1))
     login(client, account.email, "wrong password!")
     login(client, account.email, "wrong password!", headers=traced("r-locked"))
-    limits(login_rate_limit_per_account="10000 per minute", register_rate_limit_per_ip="1 per minute")
+    limits(register_rate_limit_per_ip="1 per minute")
     register(client, "one@example.com")
     client.post(f"{API}/users", json={"email": "two@example.com", "password": PASSWORD}, headers=traced("r-limited"))
 
@@ -174,3 +175,15 @@ def test_the_trail_never_holds_a_password_or_a_token(client, make_account, caplo
     for secret in ("ada's secret password", "a wrong secret password", "ada's next password",
                    ada.access_token, ada.refresh_token, ada.access_token.split(".")[2]):  # fmt: skip
         assert secret not in caplog.text
+
+
+def test_a_wrong_old_password_is_audited(client, account, trail):
+    client.post(
+        f"{API}/users/{account.uuid}/password",
+        headers={**bearer(account.access_token), **traced("r-guess")},
+        json={"old_password": "not my password", "new_password": "a brand new passphrase"},
+    )
+
+    event = only(trail("r-guess"))
+    assert event | {"event": "password_change_failed", "level": "WARNING", "user_id": account.uuid} == event
+    assert "not my password" not in json.dumps(trail())

@@ -8,7 +8,7 @@ import pytest
 
 from movies_auth.cli.common import PRIVATE_REDIS_NOTE
 from movies_auth.models import Permission, Role, User, user_permissions, user_roles
-from support import API, combined_permissions, give, row_count
+from support import API, combined_permissions, give, make_role, row_count
 
 
 @pytest.fixture
@@ -215,7 +215,8 @@ class TestRoles:
         assert row_count(runner.app, Role) == 2
 
     def test_update(self, runner):
-        assert run(runner, "roles", "update", "subscriber", "--name", "member").stdout == "Role member updated.\n"
+        make_role(runner.app, "reviewer", "early_access")
+        assert run(runner, "roles", "update", "reviewer", "--name", "member").stdout == "Role member updated.\n"
         updated = run_json(runner, "roles", "update", "member", "--description", "Members")
 
         assert (updated["name"], updated["description"]) == ("member", "Members")
@@ -225,36 +226,40 @@ class TestRoles:
         assert nothing.exit_code == 2
         assert "Nothing to change: give --name and/or --description." in nothing.output
         refused(runner, "roles", "update", "nope", "--name", "x", message="Role 'nope' not found")
-        refused(runner, "roles", "update", "subscriber", "--name", "superuser", message="already exists")
-        refused(runner, "roles", "update", "subscriber", "--name", "Bad Name", message="name: Use 1 to 64")
-        assert [r["name"] for r in run_json(runner, "roles", "list")] == ["subscriber", "superuser"]
+        make_role(runner.app, "reviewer", "early_access")
+        refused(runner, "roles", "update", "reviewer", "--name", "superuser", message="already exists")
+        refused(runner, "roles", "update", "reviewer", "--name", "Bad Name", message="name: Use 1 to 64")
+        refused(runner, "roles", "update", "subscriber", "--name", "member", message="subscriber is built in")
+        assert [r["name"] for r in run_json(runner, "roles", "list")] == ["reviewer", "subscriber", "superuser"]
 
     def test_delete_after_confirmation(self, app, client, runner, account):
-        give(app, account, role="subscriber")
+        make_role(app, "reviewer", "early_access")
+        give(app, account, role="reviewer")
 
-        assert run(runner, "roles", "delete", "subscriber", input="n\n", ok=False).exit_code == 1
-        assert combined_permissions(client, account) == ["pro_read"]
-        result = run(runner, "roles", "delete", "subscriber", input="y\n")
+        assert run(runner, "roles", "delete", "reviewer", input="n\n", ok=False).exit_code == 1
+        assert combined_permissions(client, account) == ["early_access"]
+        result = run(runner, "roles", "delete", "reviewer", input="y\n")
 
-        assert "Role subscriber deleted." in result.output
+        assert "Role reviewer deleted." in result.output
         assert combined_permissions(client, account) == []
 
     def test_delete_refuses_to_leave_no_superuser(self, runner, superuser):
-        refused(runner, "roles", "delete", "superuser", "--yes", message="would leave nobody holding all_all")
+        refused(runner, "roles", "delete", "superuser", "--yes", message="superuser is built in")
         refused(runner, "roles", "delete", "nope", "--yes", message="Role 'nope' not found")
         assert row_count(runner.app, Role) == 2
 
     def test_grant_and_revoke(self, app, client, runner, account):
-        give(app, account, role="subscriber")
+        make_role(app, "reviewer", "early_access")
+        give(app, account, role="reviewer")
 
-        assert run(runner, "roles", "grant", "subscriber", "permissions_admin").stdout == (
-            "Role subscriber now grants permissions_admin.\n"
+        assert run(runner, "roles", "grant", "reviewer", "permissions_admin").stdout == (
+            "Role reviewer now grants permissions_admin.\n"
         )
-        assert "already grants" in run(runner, "roles", "grant", "subscriber", "permissions_admin").output
-        assert combined_permissions(client, account) == ["permissions_admin", "pro_read"]
+        assert "already grants" in run(runner, "roles", "grant", "reviewer", "permissions_admin").output
+        assert combined_permissions(client, account) == ["early_access", "permissions_admin"]
 
-        assert run(runner, "roles", "revoke", "subscriber", "pro_read").stdout == (
-            "Role subscriber no longer grants pro_read.\n"
+        assert run(runner, "roles", "revoke", "reviewer", "early_access").stdout == (
+            "Role reviewer no longer grants early_access.\n"
         )
         assert combined_permissions(client, account) == ["permissions_admin"]
 
@@ -262,7 +267,7 @@ class TestRoles:
         refused(runner, "roles", "grant", "nope", "pro_read", message="Role 'nope' not found")
         refused(runner, "roles", "grant", "subscriber", "nope", message="Permission 'nope' not found")
         refused(runner, "roles", "revoke", "subscriber", "all_all", message="does not grant 'all_all'")
-        refused(runner, "roles", "revoke", "superuser", "all_all", message="would leave nobody holding all_all")
+        refused(runner, "roles", "revoke", "superuser", "all_all", message="grant of all_all is built in")
 
 
 class TestPermissions:
@@ -300,7 +305,7 @@ class TestPermissions:
             (["create", "Beta"], "name: Use 1 to 64 lower-case letters"),
             (["create", "pro_read"], "A permission named 'pro_read' already exists"),
             (["update", "nope", "--description", "x"], "Permission 'nope' not found"),
-            (["update", "pro_read", "--name", "all_all"], "A permission named 'all_all' already exists"),
+            (["update", "pro_read", "--name", "all_all"], "pro_read is built in"),
             (["update", "all_all", "--name", "root"], "all_all is built in"),
             (["delete", "all_all", "--yes"], "all_all is built in"),
             (["delete", "nope", "--yes"], "Permission 'nope' not found"),
@@ -315,10 +320,11 @@ class TestPermissions:
         ]
 
     def test_deleting_a_permission_takes_it_from_holders(self, app, client, runner, account):
-        give(app, account, role="subscriber")
-        give(app, account, permission="pro_read")
+        make_role(app, "reviewer", "early_access")
+        give(app, account, role="reviewer")
+        give(app, account, permission="early_access")
 
-        run(runner, "permissions", "delete", "pro_read", "--yes")
+        run(runner, "permissions", "delete", "early_access", "--yes")
 
         assert combined_permissions(client, account) == []
 

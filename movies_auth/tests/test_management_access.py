@@ -5,29 +5,29 @@ from __future__ import annotations
 import pytest
 
 from movies_auth.models import Permission, Role, role_permissions, user_permissions, user_roles
-from support import API, give, row_count
+from support import API, give, make_role, row_count
 
 # Every management route, with a request that would succeed for an admin ({user} is another account).
 ROUTES = [
     ("get", "/permissions", None),
     ("post", "/permissions", {"name": "beta"}),
-    ("get", "/permissions/pro_read", None),
-    ("patch", "/permissions/pro_read", {"description": "changed"}),
-    ("delete", "/permissions/pro_read", None),
+    ("get", "/permissions/early_access", None),
+    ("patch", "/permissions/early_access", {"description": "changed"}),
+    ("delete", "/permissions/early_access", None),
     ("get", "/roles", None),
     ("post", "/roles", {"name": "critic"}),
-    ("get", "/roles/subscriber", None),
-    ("patch", "/roles/subscriber", {"description": "changed"}),
-    ("delete", "/roles/subscriber", None),
-    ("get", "/roles/subscriber/permissions", None),
-    ("post", "/roles/subscriber/permissions", {"name": "permissions_admin"}),
-    ("delete", "/roles/subscriber/permissions/pro_read", None),
+    ("get", "/roles/reviewer", None),
+    ("patch", "/roles/reviewer", {"description": "changed"}),
+    ("delete", "/roles/reviewer", None),
+    ("get", "/roles/reviewer/permissions", None),
+    ("post", "/roles/reviewer/permissions", {"name": "permissions_admin"}),
+    ("delete", "/roles/reviewer/permissions/early_access", None),
     ("get", "/users/{user}/roles", None),
     ("post", "/users/{user}/roles", {"name": "subscriber"}),
     ("delete", "/users/{user}/roles/subscriber", None),
     ("get", "/users/{user}/permissions", None),
     ("post", "/users/{user}/permissions", {"name": "pro_read"}),
-    ("delete", "/users/{user}/permissions/pro_read", None),
+    ("delete", "/users/{user}/permissions/early_access", None),
 ]
 GRANTING_TABLES = (Permission, Role, role_permissions, user_permissions, user_roles)
 MANAGEMENT_BLUEPRINTS = {"permissions", "roles", "grants"}
@@ -35,9 +35,13 @@ MANAGEMENT_BLUEPRINTS = {"permissions", "roles", "grants"}
 
 @pytest.fixture
 def target(app, make_account):
-    """Another account, holding the subscriber role and `pro_read` directly, so every route has work to do."""
+    """Another account, holding the subscriber role and `early_access` directly, so every route has work to do.
+
+    The routes that change a role or a permission itself work on `reviewer` and `early_access`: the built-in
+    ones are not renamed or deleted (test_built_ins)."""
+    make_role(app, "reviewer", "early_access")
     user = make_account("target@example.com")
-    give(app, user, role="subscriber", permission="pro_read")
+    give(app, user, role="subscriber", permission="early_access")
     return user
 
 

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from movies_auth.models import User, user_permissions, user_roles
-from movies_auth.services import superusers
+from movies_auth.services import permissions, roles, superusers
 from support import API, give, row_count
 
 LAST_SUPERUSER = {"msg": "Refused: this would leave nobody holding all_all; grant it to another user first"}
@@ -129,9 +129,24 @@ class TestTheLastSuperuserStays:
         deleted = client.delete(f"{API}/roles/superuser", headers=superuser.headers)
         stripped = client.delete(f"{API}/roles/superuser/permissions/all_all", headers=superuser.headers)
 
+        assert (deleted.status_code, deleted.json["msg"]) == (
+            409,
+            "superuser is built in: it cannot be renamed or deleted",
+        )
+        assert stripped.status_code == 409
+        assert names(client.get(f"{API}/roles/superuser/permissions", headers=superuser.headers)) == ["all_all"]
+
+    def test_a_role_of_our_own_granting_all_all_cannot_take_the_last_superuser(self, app, client, make_account):
+        root = make_account("root@example.com")
+        with app.app_context():
+            roles.create_role("admins", permissions=[permissions.get_permission("all_all")])
+        give(app, root, role="admins")
+
+        deleted = client.delete(f"{API}/roles/admins", headers=root.headers)
+        stripped = client.delete(f"{API}/roles/admins/permissions/all_all", headers=root.headers)
+
         for response in (deleted, stripped):
             assert (response.status_code, response.json) == (409, LAST_SUPERUSER)
-        assert names(client.get(f"{API}/roles/superuser/permissions", headers=superuser.headers)) == ["all_all"]
 
     def test_with_a_second_superuser_the_first_may_go(self, app, client, superuser, make_account):
         second = make_account("second-root@example.com")

@@ -307,6 +307,29 @@ def test_behind_a_trusted_proxy_the_forwarded_address_is_recorded(settings, acco
     assert newest["ip_address"] == "198.51.100.7"
 
 
+@pytest.mark.parametrize(
+    "forwarded",
+    ["x" * 100, "not an address", "1.2.3.4.5", "203.0.113.9:80", "<script>", "999.1.1.1", "1.1.1.1 x", ""],
+)
+def test_a_forwarded_address_that_is_no_ip_address_falls_back_to_the_peer(settings, client, account, forwarded):
+    proxied = create_app(settings.model_copy(update={"trusted_proxies": 1})).test_client()
+
+    response = login(proxied, account.email, headers={"X-Forwarded-For": forwarded})
+
+    assert response.status_code == 200
+    newest = client.get(user_url(account.uuid, "/logins"), headers=account.headers).json["items"][0]
+    assert newest["ip_address"] == "127.0.0.1"
+
+
+def test_a_forwarded_address_is_kept_in_its_canonical_spelling(settings, client, account):
+    proxied = create_app(settings.model_copy(update={"trusted_proxies": 1})).test_client()
+
+    login(proxied, account.email, headers={"X-Forwarded-For": "2001:DB8:0:0:0:0:0:1"})
+
+    newest = client.get(user_url(account.uuid, "/logins"), headers=account.headers).json["items"][0]
+    assert newest["ip_address"] == "2001:db8::1"
+
+
 def test_without_a_trusted_proxy_forwarded_headers_are_ignored(client, account):
     login(client, account.email, headers={"X-Forwarded-For": "203.0.113.9"})
 

@@ -21,6 +21,9 @@ MAX_QUERY_LENGTH = 200
 _SQLITE_TOKENIZERS = {"english": "porter unicode61 remove_diacritics 2", "simple": "unicode61 remove_diacritics 2"}
 _CLAUSE = re.compile(r'(-?)"([^"]*)"?|(\S+)')
 _WORD = re.compile(r"\w+")
+# Dashes before anything but a letter, a digit or a quote (PostgreSQL's parser splits words at `_`).
+_DANGLING_DASHES = re.compile(r'-+(?![^\W_]|")')
+_DASH_RUN = re.compile(r"-{2,}")
 
 
 @dataclass(frozen=True)
@@ -78,7 +81,7 @@ class SearchIndex:
 
     def _postgresql_matches(self, query: str) -> Select:
         vector = literal_column(f"{self.table.name}.search_vector")
-        tsquery = func.websearch_to_tsquery(literal_column(f"'{self.language}'::regconfig"), query)
+        tsquery = func.websearch_to_tsquery(literal_column(f"'{self.language}'::regconfig"), websearch_query(query))
         relevance = func.ts_rank(vector, tsquery)
         first_weight = literal_column(f"'{{{self.columns[0][1].lower()}}}'::\"char\"[]")
         in_first = func.ts_filter(vector, first_weight).op("@@")(tsquery)
@@ -109,6 +112,15 @@ class SearchIndex:
 FILMS = SearchIndex(Film.__table__, (("title", "A"), ("description", "B")), "english")
 PERSONS = SearchIndex(Person.__table__, (("full_name", "A"),), "simple")
 INDEXES = (FILMS, PERSONS)
+
+
+def websearch_query(query: str) -> str:
+    """The query with every `-` that negates no term dropped, and runs of them made one.
+
+    websearch_to_tsquery stacks one NOT per `-`, term or not, and fails ("tsquery stack too small") past 32
+    in a row. A `-` excludes the word or "phrase" right after it; anywhere else it was only ever noise.
+    """
+    return _DASH_RUN.sub("-", _DANGLING_DASHES.sub(" ", query))
 
 
 def fts5_query(query: str) -> str | None:

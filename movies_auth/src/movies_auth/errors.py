@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, jsonify, request
 from marshmallow import ValidationError
 from redis.exceptions import RedisError
 from sqlalchemy.exc import OperationalError
@@ -15,11 +16,17 @@ from movies_auth.signing_keys import KeyRingError
 
 log = logging.getLogger(__name__)
 
+WWW_AUTHENTICATE = "WWW-Authenticate"
+REALM = "movies_auth"
+# What RFC 6750 allows in a quoted error_description: printable ASCII but `"` and `\`.
+_CHALLENGE_UNSAFE = re.compile(r"[^\x20\x21\x23-\x5b\x5d-\x7e]")
+
 
 class APIError(Exception):
     """An error with a status code and a message meant for the client."""
 
     status_code = 400
+    headers: tuple[tuple[str, str], ...] = ()
 
     def __init__(self, msg: str, errors: dict[str, Any] | None = None) -> None:
         super().__init__(msg)
@@ -77,12 +84,32 @@ def _http_message(error: HTTPException) -> str:
     return error.description or error.name
 
 
+def bearer_challenge(response: Response) -> Response:
+    """RFC 6750: a 401 names the scheme and realm, and says why a token it was sent is refused."""
+    if response.status_code == 401 and WWW_AUTHENTICATE not in response.headers:
+        parameters = [f'realm="{REALM}"']
+        body = response.get_json(silent=True)
+        # A refusal of the bearer token itself; one of a token passed along (X-Subject-Token) names its field.
+        if (
+            request.headers.get("Authorization", "").startswith("Bearer ")
+            and isinstance(body, dict)
+            and ("errors" not in body)
+        ):
+            reason = _CHALLENGE_UNSAFE.sub("", str(body.get("msg", "")))
+            parameters += ['error="invalid_token"', f'error_description="{reason}"']
+        response.headers[WWW_AUTHENTICATE] = "Bearer " + ", ".join(parameters)
+    return response
+
+
 def register_error_handlers(app: Flask) -> None:
     """Answer every error as JSON; never a stack trace, never an HTML page."""
+    app.after_request(bearer_challenge)
 
     @app.errorhandler(APIError)
     def _api_error(error: APIError) -> Response:
-        return error_response(error.status_code, error.msg, error.errors)
+        response = error_response(error.status_code, error.msg, error.errors)
+        response.headers.extend(error.headers)
+        return response
 
     @app.errorhandler(ValidationError)
     def _validation_error(error: ValidationError) -> Response:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import redis
-from flask import Flask, current_app, request
+from flask import Flask, Response, current_app, request
 from flask.globals import request_ctx
 from flask_limiter import Limiter, RequestLimit
 from flask_migrate import Migrate
@@ -22,6 +22,9 @@ from movies_auth.client_cache import ClientSideCache
 from movies_auth.jwt_manager import JWTManager
 from movies_auth.request_context import client_ip
 from movies_auth.settings import Settings
+
+RETRY_AFTER = "Retry-After"
+RETRY_AFTER_STATUSES = (429, 503)
 
 
 class Base(DeclarativeBase):
@@ -96,8 +99,10 @@ class RouteLimiter(Limiter):
         super().init_app(app)
         # Those hooks build and read Flask-Limiter's per-request state on every request; a request whose
         # route has no limit never made that state, and has no headers to add nor state to reset.
-        for hooks in (app.after_request_funcs[None], app.teardown_request_funcs[None]):
-            hooks[:] = [_only_where_limited(hook) if _belongs_to(hook, self) else hook for hook in hooks]
+        after = app.after_request_funcs[None]
+        after[:] = [_headers_where_limited(hook) if _belongs_to(hook, self) else hook for hook in after]
+        teardown = app.teardown_request_funcs[None]
+        teardown[:] = [_only_where_limited(hook) if _belongs_to(hook, self) else hook for hook in teardown]
 
 
 def _belongs_to(hook: Callable, limiter: Limiter) -> bool:
@@ -112,6 +117,26 @@ def _only_where_limited(hook: Callable[[Any], Any]) -> Callable[[Any], Any]:
         return value  # the response, for an after-request hook
 
     return hook_where_limited
+
+
+def _headers_where_limited(hook: Callable[[Response], Response]) -> Callable[[Response], Response]:
+    """Flask-Limiter's header hook, where a limit was checked, with `Retry-After` on 429 and 503 answers only.
+
+    Flask-Limiter sets `Retry-After` on every answer, and on a refusal of ours (a login that must wait)
+    raises it to its own window's end; a refusal's own `Retry-After` is the one that knows the wait.
+    """
+    limited = _only_where_limited(hook)
+
+    def add_headers(response: Response) -> Response:
+        own = response.headers.get(RETRY_AFTER)
+        response = limited(response)
+        if response.status_code not in RETRY_AFTER_STATUSES:
+            response.headers.pop(RETRY_AFTER, None)
+        elif own is not None:
+            response.headers[RETRY_AFTER] = own
+        return response
+
+    return add_headers
 
 
 db = SQLAlchemy(model_class=Base)

@@ -144,7 +144,7 @@ def responds(
             if alternatives:
                 result, answer_status = result
             if dumper is None:
-                return Response(status=answer_status)
+                return _no_content(answer_status)
             return dumper.dump(result), answer_status
 
         doc = _apidoc(wrapper)
@@ -154,6 +154,13 @@ def responds(
         return wrapper
 
     return decorator
+
+
+def _no_content(status: int) -> Response:
+    """An answer with no body, and so (RFC 9110) no Content-Type either."""
+    response = Response(status=status)
+    del response.headers["Content-Type"]
+    return response
 
 
 def may_fail_with(*statuses: int) -> Callable:

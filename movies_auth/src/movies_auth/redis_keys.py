@@ -85,3 +85,21 @@ def user_permissions(user_id: str) -> str:
 
 # What every check reads, so each process keeps a copy that Redis invalidates on write (client_cache).
 CLIENT_CACHED_PREFIXES = (_SESSION, _USER_TOKEN_EPOCH, GRANTS_VERSION, _USER_GRANTS_VERSION, _USER_PERMISSIONS)
+
+
+# Failed logins (login_throttle). An account's keys share one hash tag, `{<account>}`, so the script that
+# reads and counts them all at once runs on one node of a cluster. Each key expires a while after its
+# last write, and there are at most as many as accounts times client addresses that tried lately.
+def login_failures(account: str) -> str:
+    """A hash `{n, t}`: failed logins of the account from addresses it never signed in from, the last at `t` (ms)."""
+    return f"{PREFIX}:lf:{{{account}}}"
+
+
+def login_failures_from(account: str, address: str) -> str:
+    """A hash `{n, t}`: failed logins of the account from one client address."""
+    return f"{PREFIX}:lf:{{{account}}}:{address}"
+
+
+def login_known_addresses(account: str) -> str:
+    """A sorted set: the client addresses the account signed in from lately, scored by when (ms); a few at most."""
+    return f"{PREFIX}:la:{{{account}}}"

@@ -6,6 +6,7 @@ The id and the access line are kept by a WSGI middleware around everything that 
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import re
 import secrets
@@ -38,8 +39,22 @@ def current_request_id() -> str:
 
 
 def client_ip() -> str:
-    """The client's address (already unwrapped from X-Forwarded-For by ProxyFix when behind a proxy)."""
-    return request.remote_addr or "unknown"
+    """The client's address: as the trusted proxy put it in X-Forwarded-For (unwrapped by ProxyFix) when that is
+    an IP address, else the address of the peer that connected."""
+    address = _ip_address(request.remote_addr)
+    if address is None:
+        # What the proxy said is not an address (a forged header, with no proxy in front): it must not become
+        # a rate-limit key or a stored login address.
+        address = _ip_address(request.environ.get("werkzeug.proxy_fix.orig", {}).get("REMOTE_ADDR"))
+    return address or "unknown"
+
+
+def _ip_address(text: str | None) -> str | None:
+    """`text` in the canonical spelling of its IP address (no IPv6 zone), or None when it is not one."""
+    try:
+        return str(ipaddress.ip_address((text or "").partition("%")[0]))
+    except ValueError:
+        return None
 
 
 class RequestIdFilter(logging.Filter):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import unicodedata
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
@@ -26,17 +25,43 @@ SERVICE_SECRET_MIN_LENGTH = 32
 SERVICE_SECRET_MAX_LENGTH = 256
 
 
-def _plain_text(value: str) -> None:
-    """Reject what no name, email or password should hold: NUL and control characters, lone surrogates."""
-    if any(unicodedata.category(char) in ("Cc", "Cs") for char in value):
-        raise ValidationError("Must not contain control characters or invalid Unicode.")
+class FullMatch(validate.Regexp):
+    """A regular expression the whole value must match. Published as the field's `pattern`, so the expression
+    anchors itself (`^...$`); matched whole here, so `$` does not let a trailing line break through."""
+
+    def __call__(self, value: str) -> str:
+        if self.regex.fullmatch(value) is None:
+            raise ValidationError(self._format_error(value))
+        return value
+
+
+# No control characters (Unicode category Cc) and no lone surrogates (Cs): what no name, email or password
+# should hold. The server checks it and the spec publishes it, from this one expression.
+PLAIN_TEXT = FullMatch(
+    r"^[^\u0000-\u001f\u007f-\u009f\ud800-\udfff]*$", error="Must not contain control characters or invalid Unicode."
+)
+
+# A condition may be a JSON document, and JSON lets tabs and line breaks stand between its tokens.
+CONDITION_TEXT = FullMatch(
+    r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\ud800-\udfff]*$",
+    error="Must not contain control characters or invalid Unicode.",
+)
 
 
 class Text(fields.String):
-    """A string free of control characters and broken Unicode, stripped of surrounding spaces."""
+    """A string free of control characters and broken Unicode (or matching `pattern`), stripped of surrounding
+    spaces."""
 
-    def __init__(self, *, max_length: int, min_length: int = 0, strip: bool = True, **kwargs: Any) -> None:
-        super().__init__(validate=[_plain_text, validate.Length(min=min_length or None, max=max_length)], **kwargs)
+    def __init__(
+        self,
+        *,
+        max_length: int,
+        min_length: int = 0,
+        strip: bool = True,
+        pattern: FullMatch = PLAIN_TEXT,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(validate=[pattern, validate.Length(min=min_length or None, max=max_length)], **kwargs)
         self.strip = strip
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
@@ -54,32 +79,37 @@ class Password(Text):
 class Email(fields.String):
     """An email address, checked for syntax and normalized (NFC, lower-case) so twins compare equal."""
 
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(validate=[PLAIN_TEXT, validate.Length(max=EMAIL_MAX_LENGTH)], **kwargs)
+
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        text = super()._deserialize(value, attr, data, **kwargs)
-        _plain_text(text)
+        text = PLAIN_TEXT(super()._deserialize(value, attr, data, **kwargs))  # before the syntax check's own message
         try:
             address = validate_email(text.strip(), check_deliverability=False)
         except EmailNotValidError as error:
             raise ValidationError(f"Not a valid email address: {error}") from error
-        normalized = normalize_email(address.normalized)
-        if len(normalized) > EMAIL_MAX_LENGTH:
-            raise ValidationError(f"Longer than maximum length {EMAIL_MAX_LENGTH}.")
-        return normalized
+        return normalize_email(address.normalized)
 
 
 class CodeName(Text):
     """A role or permission name: lower-case letters, digits and `_-.:`, starting with a letter."""
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(max_length=CODE_NAME_MAX_LENGTH, min_length=1, strip=False, **kwargs)
-        self.validators.append(validate.Regexp(CODE_NAME, error=f"Use {CODE_NAME_RULE}."))
+        code_name = FullMatch(CODE_NAME, error=f"Use {CODE_NAME_RULE}.")
+        super().__init__(max_length=CODE_NAME_MAX_LENGTH, min_length=1, strip=False, pattern=code_name, **kwargs)
 
 
 class ConditionText(fields.String):
     """A permission condition: a name, or JSON `{"any": [...]}` / `{"all": [...]}`, nested."""
 
+    def __init__(self, **kwargs: Any) -> None:
+        # Published here and checked on the text below: a field's validators would see the parsed condition.
+        # The parser refuses an empty condition with a message of its own.
+        published = {"pattern": CONDITION_TEXT.regex.pattern, "minLength": 1}
+        super().__init__(**kwargs | {"metadata": published | kwargs.get("metadata", {})})
+
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> conditions.Condition:
-        text = super()._deserialize(value, attr, data, **kwargs)
+        text = CONDITION_TEXT(super()._deserialize(value, attr, data, **kwargs))
         try:
             return conditions.parse_text(text)
         except conditions.ConditionError as error:

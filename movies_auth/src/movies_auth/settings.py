@@ -58,11 +58,43 @@ class Settings(BaseSettings):
         default=30, ge=0, description="A refresh token presented again this soon answers the same new pair"
     )
     refresh_rate_limit_per_session: str = Field(default="10 per minute", description="Refreshes of one session")
+    password_hashing_concurrency: int = Field(
+        default=1, ge=1, description="Password hashes computed at once per worker; more wait their turn"
+    )
+    # With gunicorn's 4 threads a worker, 1 + 2 leave a thread free for the checks however many hashes come.
+    password_hashing_queue: int = Field(
+        default=2,
+        ge=0,
+        description="Password hashes waiting per worker; more are refused (503)",
+    )
 
     login_rate_limit_per_ip: str = "30 per minute"
-    login_rate_limit_per_account: str = Field(default="5 per minute;30 per hour", description="Failed logins")
+    login_free_failures: int = Field(
+        default=5, ge=1, description="Failed logins per account and client address before each next one must wait"
+    )
+    login_free_failures_per_account: int = Field(
+        default=100, ge=1, description="Failed logins per account from addresses it never signed in from, the same"
+    )
+    login_failure_delay: timedelta = Field(
+        default=timedelta(seconds=1), description="The first wait; it doubles with each further failure"
+    )
+    login_failure_max_delay: timedelta = Field(default=timedelta(minutes=15), description="The longest wait")
+    login_failure_memory: timedelta = Field(
+        default=timedelta(hours=24), description="How long failures are counted after the last one"
+    )
+    login_known_address_memory: timedelta = Field(
+        default=timedelta(days=30), description="How long an address an account signed in from is remembered"
+    )
     register_rate_limit_per_ip: str = "20 per minute"
+    email_change_rate_limit_per_account: str = Field(
+        default="5 per hour", description="PATCH /users/{id} with an email, per caller (each tells whether it is taken)"
+    )
+    email_change_rate_limit_per_ip: str = Field(default="20 per hour", description="The same, per client address")
     rate_limits_enabled: bool = True
+
+    failed_login_retention: timedelta = Field(
+        default=timedelta(days=90), description="How long failed logins are kept (`flask users prune-failed-logins`)"
+    )
 
     permission_cache_ttl: timedelta = Field(
         default=timedelta(minutes=10), description="Seconds, or ISO 8601; a safety net, changes invalidate at once"
@@ -85,6 +117,11 @@ class Settings(BaseSettings):
         "jwt_refresh_token_expires",
         "jwt_service_token_expires",
         "permission_cache_ttl",
+        "login_failure_delay",
+        "login_failure_max_delay",
+        "login_failure_memory",
+        "login_known_address_memory",
+        "failed_login_retention",
         mode="before",
     )
     @classmethod
@@ -101,6 +138,8 @@ class Settings(BaseSettings):
             raise ValueError("argon2 parameters are below the OWASP minimum (e.g. 19456 KiB with 2 iterations)")
         if self.jwt_refresh_token_expires <= self.jwt_access_token_expires:
             raise ValueError("JWT_REFRESH_TOKEN_EXPIRES must be longer than JWT_ACCESS_TOKEN_EXPIRES")
+        if self.login_failure_memory < self.login_failure_max_delay:
+            raise ValueError("LOGIN_FAILURE_MEMORY must be at least LOGIN_FAILURE_MAX_DELAY")
         if self.app_env == "production":
             self._check_production()
         return self

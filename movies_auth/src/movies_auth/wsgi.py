@@ -1,8 +1,10 @@
 """The WSGI entry point: `gunicorn movies_auth.wsgi:app`."""
 
 from movies_auth import create_app, embedded_redis
+from movies_auth.services.readiness import require_durable_redis
 
 app = create_app()
+require_durable_redis(app)
 
 if embedded_redis.is_private(app.extensions["redis"]):
     # No REDIS_URL: let the CLI reach this server's in-memory Redis (revocations, permission cache).

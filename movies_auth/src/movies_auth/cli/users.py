@@ -16,9 +16,10 @@ from movies_auth.cli.common import (
     reaches_running_servers,
     yes_option,
 )
+from movies_auth.extensions import current_settings
 from movies_auth.models import User
 from movies_auth.schemas import PermissionSchema, RoleSchema, SessionSchema, UserSchema
-from movies_auth.services import access, accounts, grants, permissions, roles, sessions, tokens
+from movies_auth.services import access, accounts, grants, login_history, permissions, roles, sessions, tokens
 
 users_group = AdminGroup(
     "users", help="Find users, manage their roles and permissions, list and end their sessions, delete them."
@@ -187,3 +188,11 @@ def delete_user(user: str, yes: bool) -> None:
     confirm(f"Delete {account.email}? This cannot be undone.", yes)
     accounts.delete_user(account)
     click.echo(f"{account.email} deleted.")
+
+
+@users_group.command("prune-failed-logins")
+def prune_failed_logins() -> None:
+    """Delete failed login attempts older than FAILED_LOGIN_RETENTION (90 days by default); run it daily."""
+    retention = current_settings().failed_login_retention
+    deleted = login_history.prune_failed(retention)
+    click.echo(f"Deleted {deleted} failed login attempts older than {retention.total_seconds() / 86400:g} days.")

@@ -90,6 +90,7 @@ def update_user(user: User, changes: dict[str, Any]) -> User:
 def change_password(user: User, old_password: str, new_password: str, *, keep_session: str | None) -> None:
     """Replace the password after checking the old one; every other session of the user dies."""
     if not passwords().verify(user.password_hash, old_password):
+        audit.record("password_change_failed", warning=True, user_id=user.id)
         raise BadRequest("Old password is incorrect", {"old_password": ["Does not match the current password."]})
     user.password_hash = passwords().hash(new_password)
     db.session.commit()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import delete, func, select
 
 from movies_auth.extensions import db
 from movies_auth.models import LoginAttempt, User
@@ -21,11 +23,11 @@ class Page:
 
 
 def record(*, user: User | None, email: str, success: bool, ip_address: str | None, user_agent: str | None) -> None:
-    """Add an attempt to the session (committed by the caller); unknown accounts are kept by email."""
+    """Add an attempt to the session (committed by the caller); unknown accounts are kept by a masked email."""
     db.session.add(
         LoginAttempt(
             user_id=user.id if user else None,
-            email=None if user else email[: LoginAttempt.email.type.length],
+            email=None if user else masked_email(email),
             success=success,
             ip_address=ip_address,
             user_agent=printable_user_agent(user_agent),
@@ -36,6 +38,26 @@ def record(*, user: User | None, email: str, success: bool, ip_address: str | No
 def printable_user_agent(user_agent: str | None) -> str | None:
     """A user agent as stored: printable characters only, cut to the column's length; None when nothing is left."""
     return "".join(char for char in user_agent or "" if char.isprintable())[:USER_AGENT_MAX_LENGTH] or None
+
+
+def masked_email(email: str) -> str | None:
+    """What is kept of an email no account holds: its first character and its domain, `a***@example.com`; nothing
+    when it is no address at all (people type their password into the email field)."""
+    try:
+        address = validate_email(email, check_deliverability=False)
+    except EmailNotValidError:
+        return None
+    return f"{address.local_part[0]}***@{address.domain}"[: LoginAttempt.email.type.length]
+
+
+def prune_failed(older_than: timedelta) -> int:
+    """Delete failed attempts older than `older_than` (successful ones stay with their account); how many."""
+    cutoff = datetime.now(UTC) - older_than
+    deleted = db.session.execute(
+        delete(LoginAttempt).where(LoginAttempt.success.is_(False), LoginAttempt.time < cutoff)
+    ).rowcount
+    db.session.commit()
+    return deleted
 
 
 def page(user: User, *, page_number: int, page_size: int) -> Page:

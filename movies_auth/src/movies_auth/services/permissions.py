@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import select
@@ -33,9 +34,18 @@ class PermissionNameTaken(Conflict):
         super().__init__(f"A permission named {name!r} already exists")
 
 
-class BuiltInPermission(Conflict):
-    def __init__(self) -> None:
-        super().__init__(f"{SUPERUSER_PERMISSION} is built in: it cannot be renamed or deleted")
+class BuiltIn(Conflict):
+    """The default roles and permissions are what the platform relies on: kept under their names."""
+
+    def __init__(self, name: str, what: str = "it cannot be renamed or deleted") -> None:
+        super().__init__(f"{name} is built in: {what}")
+
+
+def refuse_renaming_or_deleting_built_in(name: str, built_in: Iterable[str], changes: dict[str, Any] | None) -> None:
+    """409 when `name` is built in and `changes` rename it (or, with no `changes`, it is being deleted)."""
+    renamed = changes is None or changes.get("name", name) != name
+    if renamed and name in built_in:
+        raise BuiltIn(name)
 
 
 def list_permissions() -> list[Permission]:
@@ -63,9 +73,7 @@ def create_permission(name: str, description: str = "") -> Permission:
 
 def update_permission(permission: Permission, changes: dict[str, Any]) -> Permission:
     """Rename a permission or change its description; 409 when the new name is taken."""
-    renamed = changes.get("name", permission.name) != permission.name
-    if renamed and permission.name == SUPERUSER_PERMISSION:
-        raise BuiltInPermission()
+    refuse_renaming_or_deleting_built_in(permission.name, DEFAULT_PERMISSIONS, changes)
     save_changes(permission, changes, lambda: PermissionNameTaken(changes["name"]))
     access.grants_changed()
     audit.record("permission_updated", permission=permission.name, fields=",".join(sorted(changes)))
@@ -74,8 +82,7 @@ def update_permission(permission: Permission, changes: dict[str, Any]) -> Permis
 
 def delete_permission(permission: Permission) -> None:
     """Delete a permission and every grant of it."""
-    if permission.name == SUPERUSER_PERMISSION:
-        raise BuiltInPermission()
+    refuse_renaming_or_deleting_built_in(permission.name, DEFAULT_PERMISSIONS, None)
     db.session.delete(permission)  # its grants go with it (ON DELETE CASCADE)
     db.session.commit()
     access.grants_changed()
@@ -83,7 +90,8 @@ def delete_permission(permission: Permission) -> None:
 
 
 def seed_defaults() -> list[str]:
-    """Create the default permissions and roles that are missing; returns what was created."""
+    """Create the default permissions and roles that are missing, and give back a default role a default grant
+    it lost; returns what was done."""
     created = []
     permissions = {p.name: p for p in db.session.scalars(select(Permission))}
     for name, description in DEFAULT_PERMISSIONS.items():
@@ -96,6 +104,11 @@ def seed_defaults() -> list[str]:
         if name not in roles:
             db.session.add(Role(name=name, description=description, permissions=[permissions[p] for p in granted]))
             created.append(f"role {name}")
+            continue
+        for permission in granted:
+            if permissions[permission] not in roles[name].permissions:
+                roles[name].permissions.append(permissions[permission])
+                created.append(f"grant of {permission} to role {name}")
     db.session.commit()
     if created:
         access.grants_changed()
@@ -103,6 +116,6 @@ def seed_defaults() -> list[str]:
 
 
 def superuser_role() -> Role:
-    """The superuser role, created with the other defaults when missing."""
+    """The superuser role, created (or given back `all_all`) with the other defaults when missing."""
     seed_defaults()
     return db.session.scalar(select(Role).where(Role.name == SUPERUSER_ROLE))

@@ -13,6 +13,7 @@ from movies_auth.errors import Conflict, NotFound
 from movies_auth.extensions import db
 from movies_auth.models import Permission, Role, role_permissions
 from movies_auth.services import access
+from movies_auth.services.permissions import DEFAULT_ROLES, BuiltIn, refuse_renaming_or_deleting_built_in
 from movies_auth.services.persistence import commit_unique, find_by_name, insert_unless_present, save_changes
 from movies_auth.services.superusers import keeping_a_superuser
 
@@ -46,7 +47,8 @@ def create_role(name: str, description: str = "", permissions: Iterable[Permissi
 
 
 def update_role(role: Role, changes: dict[str, Any]) -> Role:
-    """Rename a role or change its description; 409 when the new name is taken."""
+    """Rename a role or change its description; 409 when the new name is taken or the role is built in."""
+    refuse_renaming_or_deleting_built_in(role.name, DEFAULT_ROLES, changes)
     save_changes(role, changes, lambda: RoleNameTaken(changes["name"]))
     access.grants_changed()
     audit.record("role_updated", role=role.name, fields=",".join(sorted(changes)))
@@ -54,7 +56,8 @@ def update_role(role: Role, changes: dict[str, Any]) -> Role:
 
 
 def delete_role(role: Role) -> None:
-    """Delete a role; its holders lose it. 409 if that would leave no superuser."""
+    """Delete a role; its holders lose it. 409 if it is built in or that would leave no superuser."""
+    refuse_renaming_or_deleting_built_in(role.name, DEFAULT_ROLES, None)
     with keeping_a_superuser():
         db.session.delete(role)  # its grants go with it (ON DELETE CASCADE)
     db.session.commit()
@@ -73,7 +76,10 @@ def grant_permission(role: Role, permission: Permission) -> bool:
 
 
 def revoke_permission(role: Role, permission: Permission) -> None:
-    """Stop the role granting a permission; 404 if it does not, 409 if that would leave no superuser."""
+    """Stop the role granting a permission; 404 if it does not, 409 if the grant is built in or that would leave
+    no superuser."""
+    if permission.name in DEFAULT_ROLES.get(role.name, ("", ()))[1]:
+        raise BuiltIn(f"role {role.name}'s grant of {permission.name}", "it cannot be revoked")
     with keeping_a_superuser():
         revoked = db.session.execute(
             delete(role_permissions).where(

@@ -6,7 +6,7 @@ from flask import Blueprint
 
 from movies_auth.openapi import responds
 from movies_auth.schemas import HealthSchema
-from movies_auth.services.readiness import check_stores
+from movies_auth.services.readiness import check_readiness
 
 bp = Blueprint("health", __name__, url_prefix="/auth")
 
@@ -21,7 +21,9 @@ def healthz() -> dict:
 @bp.get("/readyz")
 @responds(200, HealthSchema, also=[503])
 def readyz() -> tuple[dict, int]:
-    """Readiness: the database and Redis both answer; 503 naming the one that does not."""
-    checks = check_stores()
-    ready = all(state == "ok" for state in checks.values())
+    """Readiness: the database and Redis both answer, and Redis does not evict keys; 503 naming what fails.
+
+    `redis_durability` also says when Redis would forget every revocation on a restart (`not persistent`).
+    """
+    ready, checks = check_readiness()
     return {"status": "ok" if ready else "unavailable", "checks": checks}, 200 if ready else 503

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, request
+from flask_jwt_extended import get_jwt_identity
 
 from movies_auth.extensions import current_settings, limiter
 from movies_auth.guards import callers_session, owner_required
@@ -17,7 +18,7 @@ from movies_auth.schemas import (
     UserSchema,
     UserUpdateSchema,
 )
-from movies_auth.services import accounts, login_history
+from movies_auth.services import accounts, login_history, login_throttle
 
 bp = Blueprint("users", __name__, url_prefix="/auth/api/v1/users")
 
@@ -44,10 +45,27 @@ def get_user(user: User) -> User:
     return user
 
 
+def _keeps_the_email() -> bool:
+    return "email" not in request.get_json(silent=True)
+
+
+# A new email answers 409 when another account holds it: each try tells whether an address is registered.
 @bp.patch("/<user_id>")
 @owner_required(services=user_api_services)
 @accepts(UserUpdateSchema)
-@responds(200, UserSchema, errors=[409])
+@responds(200, UserSchema, errors=[409, 429])
+@limiter.limit(
+    lambda: current_settings().email_change_rate_limit_per_account,
+    key_func=get_jwt_identity,
+    scope="email-change-account",
+    exempt_when=_keeps_the_email,
+)
+@limiter.limit(
+    lambda: current_settings().email_change_rate_limit_per_ip,
+    key_func=client_ip,
+    scope="email-change-ip",
+    exempt_when=_keeps_the_email,
+)
 def update_user(user: User, data: dict) -> User:
     """Change an account's email or names; any other field is refused."""
     return accounts.update_user(user, data)
@@ -64,10 +82,15 @@ def delete_user(user: User) -> None:
 @bp.post("/<user_id>/password")
 @owner_required(services=user_api_services)
 @accepts(PasswordChangeSchema)
-@responds(204)
+@responds(204, errors=[429])
 def change_password(user: User, data: dict) -> None:
-    """Change the password; every other session of the user dies."""
+    """Change the password; every other session of the user dies.
+
+    A wrong old password counts as a failed login of the account.
+    """
+    succeeded = login_throttle.reserve(user.email)
     accounts.change_password(user, data["old_password"], data["new_password"], keep_session=callers_session(user.id))
+    succeeded()
 
 
 @bp.get("/<user_id>/logins")
