@@ -31,7 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 import psycopg
@@ -366,6 +366,8 @@ def main() -> None:
     if not database_url.startswith("postgresql") or not redis_url.startswith("redis"):
         sys.exit("make bench needs real PostgreSQL and Redis: set DATABASE_URL and REDIS_URL")
     scratch = Path(tempfile.mkdtemp(prefix="movies-bench-"))
+    # Named after DATABASE_URL's database, as the test suites name theirs, so benches on one server do not collide.
+    scratch_databases = f"{urlsplit(database_url).path.strip('/') or 'movies'}_bench"
     auth_config, movies_config = REPO / "movies_auth/gunicorn.conf.py", REPO / "movies_async_api/gunicorn.conf.py"
 
     # Production settings, as .env.prod.example sets them (logs at INFO, to a file as a container's would go).
@@ -374,7 +376,7 @@ def main() -> None:
         "APP_ENV": "production",
         "FLASK_APP": "movies_auth",
         "INSTANCE_PATH": str(scratch / "auth"),
-        "DATABASE_URL": fresh_database(database_url, "movies_bench_auth"),
+        "DATABASE_URL": fresh_database(database_url, f"{scratch_databases}_auth"),
         "REDIS_URL": fresh_redis(redis_url, 1),
         "JWT_KEYS_DIR": str(scratch / "auth-keys"),
         "SERVICE_SECRET_MOVIES_API": service_secret,
@@ -389,7 +391,7 @@ def main() -> None:
     movies_env = os.environ | {
         "APP_ENV": "production",
         "INSTANCE_PATH": str(scratch / "movies"),
-        "DATABASE_URL": fresh_database(database_url, "movies_bench_movies"),
+        "DATABASE_URL": fresh_database(database_url, f"{scratch_databases}_movies"),
         "REDIS_URL": fresh_redis(redis_url, 0),
         "AUTH_SERVICE_URL": auth_url,
         "AUTH_SERVICE_SECRET": service_secret,

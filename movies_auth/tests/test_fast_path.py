@@ -13,7 +13,7 @@ from urllib.parse import quote
 import pytest
 
 from movies_auth import create_app, redis_keys
-from support import API, PASSWORD, give
+from support import API, PASSWORD, give, make_role
 
 VALIDATION = f"{API}/auth_token/validation"
 
@@ -112,14 +112,17 @@ def test_a_password_change_through_one_worker_kills_the_other_sessions_on_every_
         ("post", "/users/{user}/roles", {"name": "subscriber"}, "pro_read", True),
         ("delete", "/users/{user}/roles/subscriber", None, "pro_read", False),
         ("post", "/roles/subscriber/permissions", {"name": "permissions_admin"}, "permissions_admin", True),
-        ("delete", "/roles/subscriber/permissions/pro_read", None, "pro_read", False),
+        ("delete", "/roles/reviewer/permissions/early_access", None, "early_access", False),  # not a built-in
     ],
     ids=["role given", "role taken", "role gains a permission", "role loses one"],
 )
 def test_a_grant_change_is_seen_by_the_next_check_on_every_worker(
     app, client, workers, account, superuser, method, path, body, condition, valid_after
 ):
-    if path.startswith("/roles") or method == "delete":
+    if path.startswith("/roles/reviewer"):
+        make_role(app, "reviewer", "early_access")
+        give(app, account, role="reviewer")
+    elif path.startswith("/roles") or method == "delete":
         give(app, account, role="subscriber")
     for worker in workers:
         for _ in range(2):
