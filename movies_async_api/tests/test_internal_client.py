@@ -182,7 +182,7 @@ def test_an_unknown_key_soon_after_a_fetch_is_refused_without_a_call(make_client
         assert response.json() == {"detail": "Signature verification failed"}
 
     assert stub_auth.calls == 0
-    assert stub_auth.jwks_fetches == fetches  # the set was fetched at start, less than the refetch gap ago
+    assert stub_auth.jwks_fetches <= fetches + 1  # one look for a newly published key, then none for a while
 
 
 def test_a_token_signed_by_a_newly_published_key_is_accepted(make_client, stub_auth, published_key, eager_key_refetch):

@@ -31,25 +31,25 @@ class KeySet:
         self._lock = threading.Lock()
         self._keys: dict[str, jwt.PyJWK] = {}
         self._fetched_at: float | None = None
-        self._tried_at = -MIN_REFETCH_GAP
-
-    @property
-    def known(self) -> bool:
-        """Whether movies_auth has published keys: from then on every token must name one of them."""
-        return bool(self._keys)
+        self._tried_at = self._unknown_kid_fetched_at = -MIN_REFETCH_GAP
 
     def fetch_due(self, kid: str | None = None) -> bool:
         """Whether to fetch now (and, if so, claim the fetch): never fetched, stale, or a new `kid` named.
 
-        At most one fetch per MIN_REFETCH_GAP, however many callers ask at once.
+        Fetches for unknown `kid`s are at most one per MIN_REFETCH_GAP, however many callers ask at once:
+        a flood of made-up `kid`s costs one fetch, and a key rotated in since the last scheduled fetch is
+        learnt at its first token.
         """
         with self._lock:
             now = self._clock()
-            stale = self._fetched_at is None or now - self._fetched_at >= REFETCH_INTERVAL
-            unknown = kid is not None and kid not in self._keys
-            if not (stale or unknown) or now - self._tried_at < MIN_REFETCH_GAP:
+            if self._fetched_at is None or now - self._fetched_at >= REFETCH_INTERVAL:
+                if now - self._tried_at < MIN_REFETCH_GAP:
+                    return False  # movies_auth did not answer the last try: not on every request
+                self._tried_at = now
+                return True
+            if kid is None or kid in self._keys or now - self._unknown_kid_fetched_at < MIN_REFETCH_GAP:
                 return False
-            self._tried_at = now
+            self._tried_at = self._unknown_kid_fetched_at = now
             return True
 
     def replace(self, body: object) -> None:
