@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 
 from harness import Process, free_port
-from movies_auth_client import AsyncAuthClient, AuthClient, BreakerState, Call, Outcome
+from movies_auth_client import AsyncAuthClient, AuthClient, BreakerState, Call, CircuitBreaker, Outcome
 
 PASSWORD = "correct horse battery"
 ROOT_EMAIL = "root@example.com"
@@ -112,41 +113,47 @@ class RecordingObserver:
 
 
 class AsyncDriver:
-    """The async client driven from a test, on one event loop kept for the client's life.
-
-    Its background renewal runs whenever the loop does: `wait()` runs the loop for a while.
-    """
+    """The async client driven from a test, on an event loop that runs all the time in its own thread, as a
+    service's loop does (so the background renewal keeps time while the test waits or runs commands)."""
 
     def __init__(self, base_url: str, **settings: Any) -> None:
-        self._runner = asyncio.Runner()
-        self.client = self._runner.run(self._make(base_url, settings))
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+        self.client = self._run(self._make(base_url, settings))
+
+    def _run(self, coroutine: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout=60)
 
     @staticmethod
     async def _make(base_url: str, settings: dict[str, Any]) -> AsyncAuthClient:
         return AsyncAuthClient(base_url, **settings)
 
     @property
-    def breaker(self):
+    def breaker(self) -> CircuitBreaker:
         return self.client.breaker
 
     def start(self) -> None:
-        self._runner.run(self.client.start())
+        self._run(self.client.start())
 
     def close(self) -> None:
-        self._runner.run(self.client.aclose())
-        self._runner.close()
+        self._run(self.client.aclose())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+        self._loop.close()
 
     def has_permission(self, *args: Any, **kwargs: Any) -> bool:
-        return self._runner.run(self.client.has_permission(*args, **kwargs))
+        return self._run(self.client.has_permission(*args, **kwargs))
 
     def verify_token(self, token: str) -> dict:
-        return self._runner.run(self.client.verify_token(token))
+        return self._run(self.client.verify_token(token))
 
     def service_token(self) -> str:
-        return self._runner.run(self.client.service_token())
+        return self._run(self.client.service_token())
 
-    def wait(self, seconds: float) -> None:
-        self._runner.run(asyncio.sleep(seconds))
+    @staticmethod
+    def wait(seconds: float) -> None:
+        time.sleep(seconds)
 
 
 class SyncDriver:
