@@ -14,7 +14,7 @@ from conftest import SERVICE_TOKEN_LIFETIME
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from movies_auth_client import AuthUnavailable, Call, InvalidToken, Outcome, ServiceTokenUnavailable
-from support import RecordingObserver
+from support import DRIVERS, RecordingObserver
 
 
 @pytest.fixture
@@ -209,3 +209,17 @@ def test_the_key_set_is_not_needed_for_checks(make_client, auth):
         client.verify_token(token)
     with pytest.raises(InvalidToken):
         client.has_permission(token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB"), "pro_read")
+
+
+@pytest.mark.parametrize("kind", sorted(DRIVERS))
+def test_a_client_never_started_gets_its_token_on_first_use(auth, kind):
+    """As in a gunicorn worker forked after the client was made: the first check starts the renewal."""
+    client = DRIVERS[kind](auth.url, **auth.account)
+    try:
+        _, token = auth.user(role="subscriber")
+        with pytest.raises(AuthUnavailable):
+            client.has_permission(token, "pro_read")  # no token yet: answered at once, not waited for
+        client.wait(2)
+        assert client.has_permission(token, "pro_read") is True
+    finally:
+        client.close()

@@ -57,13 +57,19 @@ class AsyncAuthClient(ClientBase):
         """
         if self._keys is not None and self._keys.fetch_due():
             await self._fetch_keys()
-        if self._service is None or self._renewal is not None:
+        if self._service is None or not self._renew_in_background():
             return
-        self._renewal = asyncio.create_task(self._keep_service_token_fresh(), name="movies_auth service token")
         try:
             await asyncio.wait_for(self._first_try_done.wait(), self._service_token_wait)
         except TimeoutError:
             pass
+
+    def _renew_in_background(self) -> bool:
+        """Start the renewal task unless one runs; whether it was started now (also checked on every call)."""
+        if self._renewal is not None and not self._renewal.done():
+            return False
+        self._renewal = asyncio.create_task(self._keep_service_token_fresh(), name="movies_auth service token")
+        return True
 
     async def aclose(self) -> None:
         """Stop the background renewal and close the pooled connections."""
@@ -99,6 +105,7 @@ class AsyncAuthClient(ClientBase):
             claims = self._claims_without_keys(token)
         user_id = subject(claims)
         service = self._no_service_token()
+        self._renew_in_background()
         if not self.breaker.allow():
             self._record(Call.PERMISSION_CHECK, Outcome.SHORT_CIRCUITED, 0.0)
             raise AuthUnavailable("the circuit breaker is open")
@@ -123,7 +130,9 @@ class AsyncAuthClient(ClientBase):
 
     async def service_token(self) -> str:
         """This service's token, for calls of its own to movies_auth; ServiceTokenUnavailable when there is none."""
-        return self._no_service_token().current()
+        service = self._no_service_token()
+        self._renew_in_background()
+        return service.current()
 
     async def _ask(
         self, user_id: Any, condition: str, bearer: str, token: str, request_id: str | None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from types import TracebackType
@@ -36,10 +37,12 @@ class AuthClient(ClientBase):
             limits=httpx.Limits(max_connections=100, max_keepalive_connections=50),
         )
         self._renewal: threading.Thread | None = None
+        self._renewal_pid = 0
         self._stopping = threading.Event()
         self._token_lost = threading.Event()
         self._first_try_done = threading.Event()
         self._fetch_lock = threading.Lock()
+        self._renewal_lock = threading.Lock()
 
     def __enter__(self) -> Self:
         self.start()
@@ -58,13 +61,26 @@ class AuthClient(ClientBase):
         """
         if self._keys is not None and self._keys.fetch_due():
             self._fetch_keys()
-        if self._service is None or self._renewal is not None:
-            return
-        self._renewal = threading.Thread(
-            target=self._keep_service_token_fresh, name="movies_auth service token", daemon=True
-        )
-        self._renewal.start()
-        self._first_try_done.wait(self._service_token_wait)
+        if self._service is not None and self._renew_in_background():
+            self._first_try_done.wait(self._service_token_wait)
+
+    def _renew_in_background(self) -> bool:
+        """Start the renewal thread unless this process runs one; whether it was started now.
+
+        Checked on every call too, so a client made before a fork (gunicorn's `--preload`) renews in each worker.
+        """
+        if self._renewal is not None and self._renewal_pid == os.getpid() and self._renewal.is_alive():
+            return False
+        with self._renewal_lock:
+            if self._renewal is not None and self._renewal_pid == os.getpid() and self._renewal.is_alive():
+                return False
+            self._stopping.clear()
+            self._renewal_pid = os.getpid()
+            self._renewal = threading.Thread(
+                target=self._keep_service_token_fresh, name="movies_auth service token", daemon=True
+            )
+            self._renewal.start()
+            return True
 
     def close(self) -> None:
         """Stop the background renewal and close the pooled connections."""
@@ -101,6 +117,7 @@ class AuthClient(ClientBase):
             claims = self._claims_without_keys(token)
         user_id = subject(claims)
         service = self._no_service_token()
+        self._renew_in_background()
         if not self.breaker.allow():
             self._record(Call.PERMISSION_CHECK, Outcome.SHORT_CIRCUITED, 0.0)
             raise AuthUnavailable("the circuit breaker is open")
@@ -121,7 +138,9 @@ class AuthClient(ClientBase):
 
     def service_token(self) -> str:
         """This service's token, for calls of its own to movies_auth; ServiceTokenUnavailable when there is none."""
-        return self._no_service_token().current()
+        service = self._no_service_token()
+        self._renew_in_background()
+        return service.current()
 
     def _ask(self, user_id: Any, condition: str, bearer: str, token: str, request_id: str | None) -> httpx.Response:
         headers = self._headers(bearer, token, request_id)
