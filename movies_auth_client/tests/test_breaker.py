@@ -3,6 +3,9 @@ connections nothing is sent, after the cool-down one probe decides; and the brea
 
 from __future__ import annotations
 
+import os
+import signal
+
 import pytest
 from conftest import serve
 
@@ -34,7 +37,7 @@ def test_a_movies_auth_that_goes_away_opens_the_breaker_and_a_probe_closes_it(ma
     _, token = auth.user(role="subscriber")
     assert client.has_permission(token, "pro_read") is True
 
-    process.stop()
+    crash(process)
     for _ in range(THRESHOLD + 5):
         with pytest.raises(AuthUnavailable):
             client.has_permission(token, "pro_read")
@@ -62,6 +65,12 @@ def test_refusals_of_the_caller_are_answers_never_failures(make_client, auth):
             client.has_permission(auth.user()[1], {"any": "not-a-list"})
 
     assert client.breaker.state is BreakerState.CLOSED
+
+
+def crash(process) -> None:
+    """movies_auth dies at once (SIGKILL to its process group), as in a crash or a lost host."""
+    os.killpg(process.process.pid, signal.SIGKILL)
+    process.process.wait(timeout=30)
 
 
 class FakeClock:
