@@ -17,16 +17,17 @@ export FLASK_APP := movies_auth
 
 help:
 	@echo "make run    install into $(VENV), prepare both services and serve them: auth :$(AUTH_PORT), movies :$(MOVIES_PORT)"
-	@echo "make test   run the test suites: both services, then the deployment (embedded stores, or DATABASE_URL/REDIS_URL)"
+	@echo "make test   run the test suites: both services and the client library, then the deployment (embedded stores, or DATABASE_URL/REDIS_URL)"
 	@echo "make bench  measure both services under load (wrk) against a constant-JSON baseline; real PostgreSQL and Redis"
 	@echo "make lint   check style and common bugs (ruff)"
 	@echo "make certs  a self-signed TLS pair in nginx/certs for nginx (docker compose, local use)"
 	@echo "make clean  remove the virtualenv and local data"
 
-$(BIN)/.installed: movies_auth/pyproject.toml movies_async_api/pyproject.toml tests/requirements.txt
+$(BIN)/.installed: movies_auth/pyproject.toml movies_auth_client/pyproject.toml movies_async_api/pyproject.toml tests/requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e './movies_auth[test]' -e './movies_async_api[test]' -r tests/requirements.txt
+	$(BIN)/pip install --quiet -e './movies_auth[test]' -e './movies_auth_client[test]' -e './movies_async_api[test]' \
+		-r tests/requirements.txt
 	@touch $@
 
 install: $(BIN)/.installed
@@ -52,6 +53,7 @@ run: install
 
 test: install
 	$(BIN)/pytest movies_auth/tests
+	$(BIN)/pytest movies_auth_client/tests
 	$(BIN)/pytest movies_async_api/tests
 	$(BIN)/pytest tests
 
@@ -60,8 +62,8 @@ bench: install
 	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) $(BIN)/python bench/run.py $(BENCH_ARGS)
 
 lint: install
-	$(BIN)/ruff check movies_auth movies_async_api tests bench
-	$(BIN)/ruff format --check movies_auth movies_async_api tests bench
+	$(BIN)/ruff check movies_auth movies_auth_client movies_async_api tests bench
+	$(BIN)/ruff format --check movies_auth movies_auth_client movies_async_api tests bench
 
 certs:
 	nginx/make-certs nginx/certs

@@ -140,7 +140,8 @@ def test_each_image_installs_dependencies_before_the_code_runs_unprivileged_and_
     dockerfile = (REPO / service / "Dockerfile").read_text()
     base = re.search(r"^FROM (\S+)", dockerfile, re.M).group(1)
     assert re.fullmatch(r"python:\d+\.\d+\.\d+-slim-\w+", base), base
-    assert dockerfile.index("pip install -r") < dockerfile.index("COPY src/")
+    copy_code = re.search(r"^COPY (\S+/)?src/ src/$", dockerfile, re.M)
+    assert copy_code and dockerfile.index("pip install -r") < copy_code.start()
     assert re.search(r"^USER app$", dockerfile, re.M)
     assert "HEALTHCHECK" in dockerfile
     assert 'ENTRYPOINT ["./docker-entrypoint.sh"]' in dockerfile

@@ -142,7 +142,8 @@ def _wait_until_up(url: str, process: subprocess.Popen, log: Path) -> None:
 class StubAuth:
     """A stand-in for movies_auth that misbehaves on demand: answers 500 or garbage, hangs, or answers well.
 
-    It hands out service tokens, serves `jwks` (empty unless a test sets it), and counts permission checks.
+    It hands out service tokens (after `service_token_delay` seconds), serves `jwks` (empty unless a test sets
+    it), and counts permission checks and key fetches.
     """
 
     SUBJECT = "X-Subject-Token"
@@ -157,12 +158,15 @@ class StubAuth:
         self.service_token_lifetime = 600
         self.refused_service_tokens: set[str] = set()
         self.jwks: dict = {"keys": []}
+        self.jwks_fetches = 0
+        self.service_token_delay = 0.0
         self.release = threading.Event()
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 if self.path.endswith("/jwks.json"):
+                    stub.jwks_fetches += 1
                     self._send(200, json.dumps(stub.jwks))
                     return
                 stub.calls += 1
@@ -181,6 +185,7 @@ class StubAuth:
 
             def do_POST(self) -> None:
                 self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                time.sleep(stub.service_token_delay)
                 stub.service_tokens_issued += 1
                 token = f"service-token-{stub.service_tokens_issued}"
                 self._send(200, json.dumps({"access_token": token, "token_type": "Bearer",
@@ -213,6 +218,7 @@ class StubAuth:
             "wrong shape": (200, '{"valid": "yes"}'),
             "revoked": (401, json.dumps(revoked)),
             "forbidden": (403, '{"msg": "You may only access your own account"}'),
+            "header too large": (431, "<html>Request Header Fields Too Large</html>"),
             "hang": (None, ""),
         }[self.behaviour]
 

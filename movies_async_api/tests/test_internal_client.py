@@ -10,10 +10,10 @@ import time
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
+from movies_auth_client import keys as public_keys
 from pydantic import ValidationError
 
 from conftest import SERVICE_TOKEN_LIFETIME
-from movies_async_api import public_keys
 from movies_async_api.settings import Settings
 from support import FILMS, bearer, every_page
 
@@ -170,14 +170,19 @@ def test_a_key_the_auth_service_does_not_publish_never_costs_a_call(
     assert stub_auth.calls == 0
 
 
-def test_an_unknown_key_soon_after_a_fetch_is_left_to_the_auth_service(make_client, stub_auth, published_key):
+def test_an_unknown_key_soon_after_a_fetch_is_refused_without_a_call(make_client, stub_auth, published_key):
+    """Once the key set is known, a made-up `kid` is refused here: it never reaches movies_auth, so a flood of
+    them cannot open the breaker and push every subscriber to anonymous (issue 19, item 3a)."""
     client = make_client(stub_auth.url)
-    stub_auth.behaviour = "revoked"
+    fetches = stub_auth.jwks_fetches
 
-    response = client.get(FILMS, headers=bearer(SigningKey("key-2").sign()))
+    for number in range(20):
+        response = client.get(FILMS, headers=bearer(SigningKey(f"made-up-{number}").sign()))
+        assert response.status_code == 401
+        assert response.json() == {"detail": "Signature verification failed"}
 
-    assert response.status_code == 401
-    assert stub_auth.calls == 1
+    assert stub_auth.calls == 0
+    assert stub_auth.jwks_fetches <= fetches + 1  # one look for a newly published key, then none for a while
 
 
 def test_a_token_signed_by_a_newly_published_key_is_accepted(make_client, stub_auth, published_key, eager_key_refetch):

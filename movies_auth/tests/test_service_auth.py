@@ -6,7 +6,10 @@ import jwt as pyjwt
 import pytest
 
 from movies_auth import create_app
+from movies_auth.extensions import db
 from movies_auth.models import ServiceAccount
+from movies_auth.services.passwords import passwords
+from movies_auth.services.service_accounts import secret_hash
 from support import API, PASSWORD, bearer, give, row_count
 
 SERVICE_TOKEN = f"{API}/service_token"
@@ -138,6 +141,52 @@ def test_rotating_a_secret_ends_the_old_secret_and_its_tokens(client, runner, ma
     assert client.post(SERVICE_TOKEN, json={"service_name": "movies-api", "secret": old_secret}).status_code == 401
     fresh = client.post(SERVICE_TOKEN, json={"service_name": "movies-api", "secret": new_secret})
     assert client.get(VALIDATION, headers=bearer(fresh.json["access_token"])).status_code == 200
+
+
+def stored_hash(app, name: str) -> str:
+    with app.app_context():
+        return db.session.query(ServiceAccount).filter_by(name=name).one().secret_hash
+
+
+def test_a_secret_is_kept_as_a_keyed_hmac_not_as_itself(client, app, make_service):
+    secret = make_service("movies-api")
+
+    kept = stored_hash(app, "movies-api")
+
+    assert kept.startswith("$hmac-sha256$") and len(kept) == len("$hmac-sha256$") + 64
+    assert secret not in kept
+    assert client.post(SERVICE_TOKEN, json={"service_name": "movies-api", "secret": secret}).status_code == 200
+    wrong = client.post(SERVICE_TOKEN, json={"service_name": "movies-api", "secret": secret[:-1] + "x"})
+    assert wrong.status_code == 401 and wrong.json == {"msg": "Invalid service name or secret"}
+
+
+def test_the_hmac_key_is_the_apps_own(client, app, settings, make_service, tmp_path):
+    """Another instance, with another key, keeps another hash of the same secret: a copied table is no oracle."""
+    secret = make_service("movies-api")
+    other = create_app(settings.model_copy(update={"instance_path": tmp_path, "service_secret_hash_key": None}))
+
+    with other.app_context():
+        assert secret_hash(secret) != stored_hash(app, "movies-api")
+
+
+def test_an_argon2_hash_from_before_still_works_once_and_is_upgraded(client, app, make_service):
+    """Secrets stored by an earlier release (argon2id) keep working; the first good use replaces the hash."""
+    secret = make_service("movies-api")
+    with app.app_context():
+        service = db.session.query(ServiceAccount).filter_by(name="movies-api").one()
+        service.secret_hash = passwords().hash(secret)
+        db.session.commit()
+
+    wrong = client.post(SERVICE_TOKEN, json={"service_name": "movies-api", "secret": "x" * 43})
+    assert wrong.status_code == 401
+    assert stored_hash(app, "movies-api").startswith("$argon2id$")  # a wrong secret upgrades nothing
+
+    first = client.post(SERVICE_TOKEN, json={"service_name": "movies-api", "secret": secret})
+    assert first.status_code == 200
+    assert stored_hash(app, "movies-api").startswith("$hmac-sha256$")
+    again = client.post(SERVICE_TOKEN, json={"service_name": "movies-api", "secret": secret})
+    assert again.status_code == 200
+    assert client.get(VALIDATION, headers=bearer(first.json["access_token"])).status_code == 200
 
 
 # The CLI

@@ -1,17 +1,13 @@
-"""The service's outside connections, built from settings: Redis, and the HTTP client to movies_auth."""
+"""The service's outside connections, built from settings: Redis, and the client to movies_auth."""
 
 from __future__ import annotations
 
 import logging
 
-import httpx
 from fakeredis import FakeAsyncRedis
+from movies_auth_client import AsyncAuthClient
 from redis.asyncio import Redis
 
-from movies_async_api.auth_client import AuthClient
-from movies_async_api.breaker import CircuitBreaker
-from movies_async_api.public_keys import PublicKeys
-from movies_async_api.service_token import ServiceToken
 from movies_async_api.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -28,19 +24,24 @@ def connect_redis(settings: Settings) -> Redis:
     )
 
 
-def connect_auth(settings: Settings) -> AuthClient:
-    """A client to movies_auth over one pooled HTTP connection set, behind its circuit breaker, as this service."""
-    http = httpx.AsyncClient(
-        base_url=settings.auth_service_url,
-        timeout=httpx.Timeout(settings.auth_read_timeout, connect=settings.auth_connect_timeout),
-        limits=httpx.Limits(max_connections=100, max_keepalive_connections=50),
-    )
-    breaker = CircuitBreaker("movies_auth", settings.auth_failure_threshold, settings.auth_cooldown)
-    service_token = None
+def connect_auth(settings: Settings) -> AsyncAuthClient:
+    """The client to movies_auth (movies_auth_client), as this service, behind its circuit breaker."""
+    credentials = {}
     if settings.auth_service_secret:
-        secret = settings.auth_service_secret.get_secret_value()
-        service_token = ServiceToken(http, settings.auth_service_name, secret)
+        credentials = {
+            "service_name": settings.auth_service_name,
+            "service_secret": settings.auth_service_secret.get_secret_value(),
+        }
     else:
         logger.warning("AUTH_SERVICE_SECRET is unset: movies_auth will not answer, every caller is anonymous")
-    public_keys = PublicKeys(http) if settings.auth_verify_tokens_locally else None
-    return AuthClient(http, breaker, settings.auth_answer_ttl, service_token=service_token, public_keys=public_keys)
+    return AsyncAuthClient(
+        settings.auth_service_url,
+        timeout=settings.auth_read_timeout,
+        connect_timeout=settings.auth_connect_timeout,
+        service_token_timeout=settings.auth_service_token_timeout,
+        answer_ttl=settings.auth_answer_ttl,
+        failure_threshold=settings.auth_failure_threshold,
+        cooldown=settings.auth_cooldown,
+        verify_locally=settings.auth_verify_tokens_locally,
+        **credentials,
+    )

@@ -26,7 +26,10 @@ class Settings(BaseSettings):
 
     auth_service_url: str = Field(default="http://127.0.0.1:5000", description="Where movies_auth answers")
     auth_connect_timeout: float = Field(default=0.25, gt=0, description="Seconds")
-    auth_read_timeout: float = Field(default=0.5, gt=0, description="Seconds")
+    auth_read_timeout: float = Field(default=0.5, gt=0, description="Seconds, for permission checks and key fetches")
+    auth_service_token_timeout: float = Field(
+        default=5.0, gt=0, description="Seconds, for the service-token request (retried with backoff)"
+    )
     auth_failure_threshold: int = Field(default=3, ge=1, description="Consecutive failures that open the breaker")
     auth_cooldown: float = Field(default=5.0, gt=0, description="Seconds the breaker stays open before one probe")
     auth_answer_ttl: float = Field(default=5.0, ge=0, description="Seconds a token's answer is reused; 0: never")

@@ -64,6 +64,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIRECTORY), render_as_batch=True)
     redis_store.init_app(app, settings)
     passwords.init_app(app, settings)
+    app.extensions["service_secret_key"] = settings.service_secret_key(app.instance_path)
     _init_key_ring(app, settings)
     jwt.init_app(app)
     # Rate-limit counters share the service's Redis connection pool, embedded or real alike.

@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     jwt_secret_key: SecretStr | None = Field(
         default=None, description="HS256 only; unset: made once (not in production)"
     )
+    service_secret_hash_key: SecretStr | None = Field(
+        default=None,
+        description="Keys the HMAC-SHA256 kept of each service secret; unset: made once per instance folder",
+    )
     jwt_access_token_expires: timedelta = Field(default=timedelta(minutes=15), description="Seconds, or ISO 8601")
     jwt_refresh_token_expires: timedelta = Field(default=timedelta(days=30), description="Seconds, or ISO 8601")
     jwt_service_token_expires: timedelta = Field(default=timedelta(minutes=10), description="Seconds, or ISO 8601")
@@ -182,17 +186,27 @@ class Settings(BaseSettings):
         """The signing secret: from settings, or (outside production) one generated once per instance."""
         if self.jwt_secret_key:
             return self.jwt_secret_key.get_secret_value()
-        path = Path(instance_path) / "jwt-secret"
-        if not path.exists():
-            # Written aside and linked into place, so concurrent workers all read one complete secret.
-            path.parent.mkdir(parents=True, exist_ok=True)
-            draft = path.with_name(f"{path.name}.{os.getpid()}")
-            draft.write_text(secrets.token_hex(32))
-            draft.chmod(0o600)
-            try:
-                os.link(draft, path)
-            except FileExistsError:
-                pass
-            finally:
-                draft.unlink()
-        return path.read_text().strip()
+        return _instance_secret(Path(instance_path) / "jwt-secret")
+
+    def service_secret_key(self, instance_path: str) -> bytes:
+        """The HMAC key for service secrets: from settings, or one generated once per instance."""
+        if self.service_secret_hash_key and self.service_secret_hash_key.get_secret_value():
+            return self.service_secret_hash_key.get_secret_value().encode()
+        return _instance_secret(Path(instance_path) / "service-secret-hash-key").encode()
+
+
+def _instance_secret(path: Path) -> str:
+    """A random secret kept in `path`, made on first use."""
+    if not path.exists():
+        # Written aside and linked into place, so concurrent workers all read one complete secret.
+        path.parent.mkdir(parents=True, exist_ok=True)
+        draft = path.with_name(f"{path.name}.{os.getpid()}")
+        draft.write_text(secrets.token_hex(32))
+        draft.chmod(0o600)
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    return path.read_text().strip()

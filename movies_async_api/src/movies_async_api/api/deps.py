@@ -7,11 +7,11 @@ from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, Response, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from movies_auth_client import AuthUnavailable, InvalidToken
 from pydantic import BaseModel, TypeAdapter
 
 from movies_async_api import redis_keys
-from movies_async_api.access import Caller
-from movies_async_api.auth_client import InvalidToken
+from movies_async_api.access import ANONYMOUS, DEGRADED, PRO_PERMISSION, Access, Caller
 from movies_async_api.request_context import current_request_id, mark_auth_degraded
 from movies_async_api.services.films import FilmService
 from movies_async_api.services.genres import GenreService
@@ -29,14 +29,21 @@ async def current_caller(
     """The caller's access level, as movies_auth sees it; anonymous without a token or while auth is down."""
     if credentials is None and "authorization" in request.headers:
         raise _unauthorized("The Authorization header must be 'Bearer <access token>'")
-    token = credentials.credentials if credentials else None
+    if credentials is None:
+        return ANONYMOUS
     try:
-        caller = await request.app.state.auth.identify(token, current_request_id())
+        granted = await request.app.state.auth.has_permission(
+            credentials.credentials, PRO_PERMISSION, current_request_id()
+        )
     except InvalidToken as error:
         raise _unauthorized(error.detail) from None
-    if caller.degraded:
+    except AuthUnavailable:
         mark_auth_degraded(request.scope["state"])
-    return caller
+        return DEGRADED
+    return _FULL if granted else ANONYMOUS
+
+
+_FULL = Caller(Access.FULL)
 
 
 def _unauthorized(detail: str) -> HTTPException:

@@ -1,13 +1,17 @@
 """Service accounts: register a service, trade its secret for service tokens, rotate the secret, delete it.
 
-A secret is 256 random bits shown once; only its argon2id hash is kept. Rotating the secret or
-deleting the service ends every service token it holds, as logging out everywhere does for a user.
+A secret is 256 random bits shown once; only a keyed HMAC-SHA256 of it is kept (docs/service-accounts.md
+says why that, not argon2). Rotating the secret or deleting the service ends every service token it holds,
+as logging out everywhere does for a user.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 
+from flask import current_app
 from sqlalchemy import select
 
 from movies_auth import audit
@@ -18,6 +22,8 @@ from movies_auth.schemas import SERVICE_SECRET_MIN_LENGTH
 from movies_auth.services import tokens
 from movies_auth.services.passwords import passwords
 from movies_auth.services.persistence import commit_unique, find_by_name
+
+SECRET_HASH_PREFIX = "$hmac-sha256$"  # noqa: S105 (a format marker)
 
 
 class ServiceNameTaken(Conflict):
@@ -46,7 +52,7 @@ def get_service(name: str) -> ServiceAccount:
 def create(name: str, secret: str | None = None) -> tuple[ServiceAccount, str]:
     """Register a service; its secret (given, or made here) comes back this once."""
     secret = _checked(secret) if secret is not None else new_secret()
-    service = ServiceAccount(name=name, secret_hash=passwords().hash(secret))
+    service = ServiceAccount(name=name, secret_hash=secret_hash(secret))
     db.session.add(service)
     commit_unique(ServiceNameTaken)
     audit.record("service_created", service=name)
@@ -61,7 +67,7 @@ def ensure(name: str, secret: str) -> str:
     except NotFound:
         create(name, secret)
         return "created"
-    if passwords().verify(service.secret_hash, secret):
+    if _matches(service, secret):
         return "unchanged"
     _set_secret(service, secret)
     return "updated"
@@ -83,16 +89,36 @@ def delete(service: ServiceAccount) -> None:
 
 
 def authenticate(name: str, secret: str) -> ServiceAccount | None:
-    """The service these credentials belong to, or None; both answers cost one hash."""
+    """The service these credentials belong to, or None; both answers cost one HMAC."""
+    candidate = secret_hash(secret)
     service = find_by_name(ServiceAccount, name)
-    if not passwords().verify(service.secret_hash if service else None, secret):
+    if service is None or not _matches(service, secret, candidate):
         audit.record("service_token_refused", warning=True, service=service.name if service else None)
         return None
     return service
 
 
+def secret_hash(secret: str) -> str:
+    """What is kept of a service secret: its HMAC-SHA256 under the app's service-secret key."""
+    digest = hmac.new(current_app.extensions["service_secret_key"], secret.encode(), hashlib.sha256).hexdigest()
+    return SECRET_HASH_PREFIX + digest
+
+
+def _matches(service: ServiceAccount, secret: str, candidate: str | None = None) -> bool:
+    """Whether `secret` is the service's; an argon2 hash from before is checked once, then replaced by the HMAC."""
+    candidate = candidate or secret_hash(secret)
+    if service.secret_hash.startswith(SECRET_HASH_PREFIX):
+        return hmac.compare_digest(service.secret_hash, candidate)
+    if not passwords().verify(service.secret_hash, secret):
+        return False
+    service.secret_hash = candidate
+    db.session.commit()
+    audit.record("service_secret_hash_upgraded", service=service.name)
+    return True
+
+
 def _set_secret(service: ServiceAccount, secret: str) -> None:
-    service.secret_hash = passwords().hash(secret)
+    service.secret_hash = secret_hash(secret)
     service.secret_changed_at = utcnow()
     db.session.commit()
     tokens.revoke_service_tokens(service.id)

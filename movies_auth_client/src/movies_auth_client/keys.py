@@ -1,0 +1,94 @@
+"""movies_auth's public signing keys (its JWKS), kept to verify access tokens without a call.
+
+Only a signature and an expiry can be checked locally; revocation and permissions are movies_auth's
+to answer. With no keys (movies_auth signs with a shared secret, or has not been reached yet) tokens
+go to movies_auth unchecked, as they always may.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import jwt
+
+from movies_auth_client.errors import InvalidToken
+
+JWKS_PATH = "/auth/.well-known/jwks.json"
+# As long as movies_auth lets the set be cached (its Cache-Control max-age).
+REFETCH_INTERVAL = 300.0
+# Between fetches however many tokens name an unknown key: a flood of forged `kid`s costs one fetch.
+MIN_REFETCH_GAP = 10.0
+
+
+class KeySet:
+    """The JWK Set as last fetched, and when to fetch it again; the fetching is the client's."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._keys: dict[str, jwt.PyJWK] = {}
+        self._fetched_at: float | None = None
+        self._tried_at = self._unknown_kid_fetched_at = -MIN_REFETCH_GAP
+
+    def fetch_due(self, kid: str | None = None) -> bool:
+        """Whether to fetch now (and, if so, claim the fetch): never fetched, stale, or a new `kid` named.
+
+        Fetches for unknown `kid`s are at most one per MIN_REFETCH_GAP, however many callers ask at once:
+        a flood of made-up `kid`s costs one fetch, and a key rotated in since the last scheduled fetch is
+        learnt at its first token.
+        """
+        with self._lock:
+            now = self._clock()
+            if self._fetched_at is None or now - self._fetched_at >= REFETCH_INTERVAL:
+                if now - self._tried_at < MIN_REFETCH_GAP:
+                    return False  # movies_auth did not answer the last try: not on every request
+                self._tried_at = now
+                return True
+            if kid is None or kid in self._keys or now - self._unknown_kid_fetched_at < MIN_REFETCH_GAP:
+                return False
+            self._tried_at = self._unknown_kid_fetched_at = now
+            return True
+
+    def replace(self, body: object) -> None:
+        """Take a fetched JWK Set; ValueError when it is not one (the keys already known stay)."""
+        if not isinstance(body, dict) or not isinstance(body.get("keys"), list):
+            raise ValueError("not a JWK Set")
+        try:
+            keys = jwt.PyJWKSet.from_dict(body).keys if body["keys"] else []
+        except jwt.PyJWTError as error:
+            raise ValueError(str(error)) from error
+        with self._lock:
+            self._keys = {key.key_id: key for key in keys if key.key_id}
+            self._fetched_at = self._clock()
+
+    def decode(self, token: str, kid: str | None) -> dict[str, Any] | None:
+        """The verified claims of a token naming `kid`; None when no keys are known to check with.
+
+        Once keys are known, a token naming none of them is refused here, without a call.
+        """
+        key = self._keys.get(kid) if kid is not None else None
+        if key is None:
+            if self._keys:
+                raise InvalidToken("Signature verification failed")
+            return None
+        try:
+            return jwt.decode(token, key.key, algorithms=[key.algorithm_name], options={"require": ["exp", "sub"]})
+        except jwt.ExpiredSignatureError:
+            raise InvalidToken("Token has expired") from None
+        except jwt.InvalidSignatureError:
+            raise InvalidToken("Signature verification failed") from None
+        except (jwt.PyJWTError, RecursionError):
+            raise InvalidToken("Invalid token") from None
+
+
+def key_id(token: str) -> str | None:
+    """The `kid` a token's header names (None when it names none); InvalidToken for a garbled header."""
+    try:
+        kid = jwt.get_unverified_header(token).get("kid")
+    except (jwt.PyJWTError, RecursionError):
+        # RecursionError: a forged header of deeply nested arrays.
+        raise InvalidToken("Invalid token") from None
+    return kid if isinstance(kid, str) else None

@@ -1,0 +1,102 @@
+"""The real movies_auth, served by gunicorn on real PostgreSQL and Redis (DATABASE_URL/REDIS_URL; embedded
+stores without them), with its superuser, a service account and short-lived service tokens."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from harness import Process, fresh_database, fresh_redis
+from support import DRIVERS, AuthServer
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+# Short, so that the tests see the clients renew their service tokens on their own.
+SERVICE_TOKEN_LIFETIME = 4
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if os.environ.get("CI"):
+        database_url, redis_url = os.environ.get("DATABASE_URL", ""), os.environ.get("REDIS_URL", "")
+        if not database_url.startswith("postgresql") or not redis_url.startswith("redis"):
+            pytest.exit("CI must test against real PostgreSQL and Redis: set DATABASE_URL and REDIS_URL", returncode=3)
+
+
+@pytest.fixture(scope="session")
+def auth_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The environment movies_auth runs in: its own database and Redis database, fast argon2, generous limits."""
+    database_url, redis_url = os.environ.get("DATABASE_URL"), os.environ.get("REDIS_URL")
+    instance = tmp_path_factory.mktemp("auth-instance")
+    env = {
+        **os.environ,
+        "FLASK_APP": "movies_auth",
+        "APP_ENV": "development",
+        "INSTANCE_PATH": str(instance),
+        "ARGON2_TIME_COST": "2",
+        "ARGON2_MEMORY_COST": "19456",
+        "ARGON2_PARALLELISM": "1",
+        "LOGIN_RATE_LIMIT_PER_IP": "10000 per minute",
+        "REGISTER_RATE_LIMIT_PER_IP": "10000 per minute",
+        "LOGIN_FREE_FAILURES": "10000",
+        "LOGIN_FREE_FAILURES_PER_ACCOUNT": "10000",
+        "JWT_SERVICE_TOKEN_EXPIRES": str(SERVICE_TOKEN_LIFETIME),
+        "GUNICORN_WORKERS": "2",
+    }
+    env.pop("REDIS_URL", None)
+    if database_url:
+        base = urlsplit(database_url).path.strip("/")
+        env["DATABASE_URL"] = fresh_database(database_url, f"{base}_client_auth")
+    else:
+        env["DATABASE_URL"] = f"sqlite:///{instance / 'auth.sqlite3'}"
+    if redis_url:
+        env["REDIS_URL"] = fresh_redis(redis_url, 2)
+    else:
+        env["GUNICORN_WORKERS"] = "1"  # the embedded Redis lives in one process
+    return env
+
+
+def flask(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    """Run a `flask` command of movies_auth, as its operator does."""
+    return subprocess.run(
+        [sys.executable, "-m", "flask", *args], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def serve(env: dict[str, str], port: int, log: Path) -> Process:
+    """movies_auth under gunicorn as in production, on `port` (not started)."""
+    command = [sys.executable, "-m", "gunicorn", "-c", "movies_auth/gunicorn.conf.py", "movies_auth.wsgi:app"]
+    return Process(
+        "movies_auth", command, REPOSITORY, {**env, "GUNICORN_BIND": f"127.0.0.1:{port}"}, log,
+        f"http://127.0.0.1:{port}/auth/readyz",
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def auth(auth_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[AuthServer]:
+    """movies_auth, migrated and seeded through its CLI, served for the whole session."""
+    server = AuthServer(auth_env, tmp_path_factory.mktemp("logs") / "movies_auth.log", flask, serve)
+    server.prepare()
+    with server.process:
+        server.sign_in_root()
+        yield server
+
+
+@pytest.fixture(params=sorted(DRIVERS))
+def make_client(request: pytest.FixtureRequest, auth: AuthServer):
+    """A started client, sync or async (each test runs with both), closed after the test."""
+    opened = []
+
+    def make(base_url: str | None = None, **settings):
+        driver = DRIVERS[request.param](base_url or auth.url, **settings)
+        driver.start()
+        opened.append(driver)
+        return driver
+
+    yield make
+    for driver in opened:
+        driver.close()
