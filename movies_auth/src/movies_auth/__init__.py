@@ -1,7 +1,9 @@
 """movies_auth: the authentication and authorization service of the online cinema."""
 
-__version__ = "0.1.0"
+from importlib.metadata import version
 
-from movies_auth.app import create_app
+__version__ = version("movies-auth")
+
+from movies_auth.app import create_app  # noqa: E402 (the factory's modules read __version__)
 
 __all__ = ["__version__", "create_app"]
