@@ -25,6 +25,7 @@ TAGS = {
     "grants": "A user's roles and direct permissions (permission admins only)",
     "keys": "The public keys tokens are signed with (JWKS)",
     "health": "Liveness and readiness probes",
+    "index": "Where the API, its docs and the probes are",
 }
 
 

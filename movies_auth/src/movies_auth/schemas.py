@@ -209,6 +209,16 @@ class SessionSchema(Schema):
     current = fields.Boolean(metadata={"description": "Whether this is the caller's own session"})
 
 
+class IndexSchema(Schema):
+    service = fields.String(metadata={"example": "movies_auth"})
+    version = fields.String(metadata={"example": "1.0.0"})
+    links = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        metadata={"example": {"swagger_ui": "/auth/apidocs/", "openapi": "/auth/apispec.json"}},
+    )
+
+
 class HealthSchema(Schema):
     status = fields.String(metadata={"example": "ok"})
     checks = fields.Dict(
