@@ -4,6 +4,6 @@ from importlib.metadata import version
 
 __version__ = version("movies-auth")
 
-from movies_auth.app import create_app  # noqa: E402 (the factory's modules read __version__)
+from movies_auth.app import create_app
 
 __all__ = ["__version__", "create_app"]

@@ -39,6 +39,8 @@ def _message(text: str) -> dict[str, str]:
     return {"msg": text}
 
 
+_NOT_JSON = "Condition is not valid JSON: Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"
+
 # An example body for each error status: what the service answers, for the operation (by operation id), else
 # for its tag, else the first that applies anywhere ("*"). One message never stands for two statuses.
 ERROR_EXAMPLES: ErrorExamples = {
@@ -77,14 +79,7 @@ ERROR_EXAMPLES: ErrorExamples = {
     },
     "sessions": {403: _message("You may only access your own account"), 404: _message("Session not found")},
     "checks": {
-        400: {
-            "msg": "Invalid input",
-            "errors": {
-                "permissions": [
-                    "Condition is not valid JSON: Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"
-                ]
-            },
-        },
+        400: {"msg": "Invalid input", "errors": {"permissions": [_NOT_JSON]}},
         403: _message("You may only access your own account"),
     },
     "tokens": {403: _message("Service tokens may not use this route")},
