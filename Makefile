@@ -38,10 +38,8 @@ $(BIN)/.installed: movies_auth/pyproject.toml movies_async_api/pyproject.toml te
 install: $(BIN)/.installed
 
 run: install
-	$(BIN)/flask app init
-	$(BIN)/movies-api init
-	$(BIN)/movies-api demo $(if $(DEMO_FILMS),--films $(DEMO_FILMS) --replace,--if-empty)
-	@BIN=$(BIN) AUTH_PORT=$(AUTH_PORT) MOVIES_PORT=$(MOVIES_PORT) RUN_DIR=$(RUN_DIR) scripts/serve-local
+	@BIN=$(BIN) AUTH_PORT=$(AUTH_PORT) MOVIES_PORT=$(MOVIES_PORT) RUN_DIR=$(RUN_DIR) DEMO_FILMS=$(DEMO_FILMS) \
+		scripts/serve-local
 
 stop-auth:
 	@test -s $(RUN_DIR)/movies_auth.pid || { echo "movies_auth is not running under make run" >&2; exit 1; }
