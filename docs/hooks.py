@@ -22,7 +22,9 @@ PUBLISHED = {
     "CHANGELOG.md": "changelog.md",
     "movies_auth_client/README.md": "client.md",
 }
-_LINK = re.compile(r"\]\((?:\.\./)?(SECURITY\.md|CHANGELOG\.md|movies_auth_client/(?:README\.md)?|docs/[^)#]+)(#[^)]*)?\)")
+_LINK = re.compile(
+    r"\]\((?:\.\./)?(SECURITY\.md|CHANGELOG\.md|movies_auth_client/(?:README\.md)?|docs/[^)#]+)(#[^)]*)?\)"
+)
 _SETTINGS = re.compile(r"<!-- settings: (movies_auth|movies_async_api) -->")
 
 

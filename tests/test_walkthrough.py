@@ -17,8 +17,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import REPO, VENV_BIN, require
 from harness import free_port
+
+from conftest import REPO, VENV_BIN, require
 
 WALKTHROUGH = REPO / "docs" / "walkthrough.md"
 BASH_BLOCK = re.compile(r"^```bash\n(.*?)^```$", re.MULTILINE | re.DOTALL)
@@ -104,6 +105,7 @@ def platform_env(tmp_path) -> dict[str, str]:
 
 def test_the_walkthrough_runs_against_make_runs_servers_and_ctrl_c_stops_them_cleanly(platform_env):
     require("curl")
+    bash = require("bash")
     assert (REPO / ".venv" / "bin").resolve() == VENV_BIN.resolve(), "the walk-through calls .venv/bin/flask"
     blocks = bash_blocks(WALKTHROUGH)
     assert len(blocks) >= 15
@@ -118,7 +120,7 @@ def test_the_walkthrough_runs_against_make_runs_servers_and_ctrl_c_stops_them_cl
             assert httpx.get(url, timeout=10).status_code == 200, url
 
         walked = subprocess.run(
-            ["bash", "-c", "set -euo pipefail\n" + "\n".join(blocks)],
+            [bash, "-c", "set -euo pipefail\n" + "\n".join(blocks)],
             cwd=REPO,
             env=platform_env,
             capture_output=True,
