@@ -66,10 +66,10 @@ $(MERMAID_JS):
 		&& mv package/dist/mermaid.min.js . && rm -rf package mermaid-$(MERMAID_VERSION).tgz
 
 docs-build: $(BIN)/.docs-installed $(MERMAID_JS)
-	$(BIN)/mkdocs build --strict --site-dir $(VENV)/site
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir $(VENV)/site
 
 docs: $(BIN)/.docs-installed $(MERMAID_JS)
-	$(BIN)/mkdocs serve --dev-addr 127.0.0.1:$(DOCS_PORT)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve --dev-addr 127.0.0.1:$(DOCS_PORT)
 
 bench: install
 	$(BIN)/pip install --quiet -r bench/requirements.txt
