@@ -23,7 +23,7 @@ help:
 	@echo "make run    install into $(VENV), prepare both services and serve them: auth :$(AUTH_PORT), movies :$(MOVIES_PORT)"
 	@echo "make stop-auth  stop the movies_auth of make run alone: the movies API answers degraded"
 	@echo "make docs   serve the documentation site on :8001 (mkdocs), rebuilt as it changes"
-	@echo "make test   run the test suites: both services, then the deployment (embedded stores, or DATABASE_URL/REDIS_URL)"
+	@echo "make test   run the test suites: both services, then the deployment and the docs site (mkdocs build --strict)"
 	@echo "make bench  measure both services under load (wrk) against a constant-JSON baseline; real PostgreSQL and Redis"
 	@echo "make lint   check style and common bugs (ruff)"
 	@echo "make certs  a self-signed TLS pair in nginx/certs for nginx (docker compose, local use)"
@@ -46,11 +46,10 @@ stop-auth:
 	kill -TERM $$(cat $(RUN_DIR)/movies_auth.pid)
 	@echo "movies_auth stopped; the movies API now serves every caller as anonymous, with X-Auth-Degraded: 1."
 
-test: install
+test: install $(BIN)/.docs-installed $(MERMAID_JS)
 	$(BIN)/pytest movies_auth/tests
 	$(BIN)/pytest movies_async_api/tests
 	$(BIN)/pytest tests
-	$(MAKE) --no-print-directory docs-build
 
 $(BIN)/.docs-installed: docs/requirements.txt $(BIN)/.installed
 	$(BIN)/pip install --quiet -r docs/requirements.txt
