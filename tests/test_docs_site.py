@@ -92,9 +92,11 @@ def test_every_page_of_the_nav_is_built(site):
 def test_the_diagrams_render_without_a_cdn(served, offline_browser):
     offline_browser.get(f"{served}/architecture/")
 
+    # Material swaps each `pre.mermaid` source for a `div.mermaid` holding the drawing (in a closed shadow root).
     diagrams = WebDriverWait(offline_browser, 60).until(
-        lambda driver: len(found := driver.find_elements(By.CSS_SELECTOR, ".mermaid svg")) >= 2 and found
+        lambda driver: len(found := driver.find_elements(By.CSS_SELECTOR, "div.mermaid")) >= 2 and found
     )
 
     assert len(diagrams) == 2
-    assert "sequence" in diagrams[0].get_attribute("aria-roledescription")
+    assert offline_browser.find_elements(By.CSS_SELECTOR, "pre.mermaid") == []
+    WebDriverWait(offline_browser, 30).until(lambda _: all(diagram.size["height"] > 200 for diagram in diagrams))
