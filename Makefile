@@ -5,7 +5,11 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 AUTH_PORT ?= 5000
 MOVIES_PORT ?= 8000
-DEMO_FILMS ?= 1000
+# Where `make run` keeps its servers' PIDs.
+RUN_DIR ?= .run
+DOCS_PORT ?= 8001
+# Set to load a demo catalogue of that many films in place of the current one; unset, one is made only when empty.
+DEMO_FILMS ?=
 # `make bench` creates its own databases on this server and wipes this Redis database and the next.
 BENCH_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 BENCH_REDIS_URL ?= redis://127.0.0.1:6379/10
@@ -13,11 +17,13 @@ BENCH_ARGS ?=
 
 export FLASK_APP := movies_auth
 
-.PHONY: help install run test bench lint certs clean
+.PHONY: help install run stop-auth test docs docs-build bench lint certs clean
 
 help:
 	@echo "make run    install into $(VENV), prepare both services and serve them: auth :$(AUTH_PORT), movies :$(MOVIES_PORT)"
-	@echo "make test   run the test suites: both services and the client library, then the deployment (embedded stores, or DATABASE_URL/REDIS_URL)"
+	@echo "make stop-auth  stop the movies_auth of make run alone: the movies API answers degraded"
+	@echo "make docs   serve the documentation site on :8001 (mkdocs), rebuilt as it changes"
+	@echo "make test   run the test suites: both services and the client library, then the deployment and the docs site (mkdocs build --strict)"
 	@echo "make bench  measure both services under load (wrk) against a constant-JSON baseline; real PostgreSQL and Redis"
 	@echo "make lint   check style and common bugs (ruff)"
 	@echo "make certs  a self-signed TLS pair in nginx/certs for nginx (docker compose, local use)"
@@ -33,29 +39,38 @@ $(BIN)/.installed: movies_auth/pyproject.toml movies_auth_client/pyproject.toml 
 install: $(BIN)/.installed
 
 run: install
-	$(BIN)/flask app init
-	$(BIN)/movies-api init
-	$(BIN)/movies-api demo --films $(DEMO_FILMS)
-	@echo
-	@echo "movies_auth:  http://127.0.0.1:$(AUTH_PORT)/auth/api/v1   (Swagger UI: /auth/apidocs/)"
-	@echo "movies API:   http://127.0.0.1:$(MOVIES_PORT)/api/v1/films   (docs: /api/openapi)"
-	@echo
-	@# Both run until Ctrl-C. Each outlives the other, so you can stop movies_auth and watch the API degrade.
-	@# The movies API authenticates to movies_auth as service movies-api, with a secret made for this run.
-	@secret=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(32))'); \
-	registered=$$(MOVIES_API_SECRET=$$secret $(BIN)/flask services ensure movies-api --secret-env MOVIES_API_SECRET 2>&1) \
-		|| { echo "$$registered" >&2; exit 1; }; \
-	trap 'kill $$(jobs -p) 2>/dev/null' EXIT; \
-	GUNICORN_BIND=127.0.0.1:$(AUTH_PORT) $(BIN)/gunicorn -c movies_auth/gunicorn.conf.py movies_auth.wsgi:app & \
-	AUTH_SERVICE_SECRET=$$secret AUTH_SERVICE_URL=http://127.0.0.1:$(AUTH_PORT) GUNICORN_BIND=127.0.0.1:$(MOVIES_PORT) \
-		$(BIN)/gunicorn -c movies_async_api/gunicorn.conf.py movies_async_api.main:app & \
-	wait
+	@BIN=$(BIN) AUTH_PORT=$(AUTH_PORT) MOVIES_PORT=$(MOVIES_PORT) RUN_DIR=$(RUN_DIR) DEMO_FILMS=$(DEMO_FILMS) \
+		scripts/serve-local
 
-test: install
+stop-auth:
+	@test -s $(RUN_DIR)/movies_auth.pid || { echo "movies_auth is not running under make run" >&2; exit 1; }
+	kill -TERM $$(cat $(RUN_DIR)/movies_auth.pid)
+	@echo "movies_auth stopped; the movies API now serves every caller as anonymous, with X-Auth-Degraded: 1."
+
+test: install $(BIN)/.docs-installed $(MERMAID_JS)
 	$(BIN)/pytest movies_auth/tests
 	$(BIN)/pytest movies_auth_client/tests
 	$(BIN)/pytest movies_async_api/tests
 	$(BIN)/pytest tests
+
+$(BIN)/.docs-installed: docs/requirements.txt $(BIN)/.installed
+	$(BIN)/pip install --quiet -r docs/requirements.txt
+	@touch $@
+
+# Material loads Mermaid from a CDN unless the page already has it: the pinned copy from npm comes with the site.
+MERMAID_VERSION := 11.17.2
+MERMAID_JS := docs/assets/javascripts/mermaid.min.js
+$(MERMAID_JS):
+	@mkdir -p $(@D)
+	cd $(@D) && npm pack --silent mermaid@$(MERMAID_VERSION) >/dev/null \
+		&& tar -xzf mermaid-$(MERMAID_VERSION).tgz package/dist/mermaid.min.js \
+		&& mv package/dist/mermaid.min.js . && rm -rf package mermaid-$(MERMAID_VERSION).tgz
+
+docs-build: $(BIN)/.docs-installed $(MERMAID_JS)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir $(VENV)/site
+
+docs: $(BIN)/.docs-installed $(MERMAID_JS)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve --dev-addr 127.0.0.1:$(DOCS_PORT)
 
 bench: install
 	$(BIN)/pip install --quiet -r bench/requirements.txt
@@ -69,4 +84,4 @@ certs:
 	nginx/make-certs nginx/certs
 
 clean:
-	rm -rf $(VENV) movies_auth/src/instance movies_async_api/src/instance
+	rm -rf $(VENV) $(RUN_DIR) $(MERMAID_JS) movies_auth/src/instance movies_async_api/src/instance

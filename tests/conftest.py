@@ -143,7 +143,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
         "GUNICORN_WORKERS": "2",
         "FORWARDED_ALLOW_IPS": "127.0.0.1",
     }
-    # The catalogue is loaded the way the README tells an operator to.
+    # The catalogue is loaded the way docs/production.md tells an operator to.
     practicum = work / "practicum_movies.sqlite"
     with closing(sqlite3.connect(practicum)) as source:
         source.executescript(PRACTICUM_DUMP.read_text())

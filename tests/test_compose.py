@@ -1,4 +1,4 @@
-"""The compose files: each alone and each merge the README runs is valid Compose (Debian's docker-compose merges
+"""The compose files: each alone and each merge docs/production.md runs is valid Compose (Debian's docker-compose merges
 and interpolates them, check-jsonschema holds the result to the current Compose Specification schema), and the
 production merge is what it promises: secrets only from .env.prod, no source mounts, restart policies.
 """

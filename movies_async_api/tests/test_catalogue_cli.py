@@ -179,6 +179,58 @@ def test_the_demo_catalogue_is_deterministic(tmp_path):
     assert "0 new or changed" in again.stdout
 
 
+def test_make_runs_demo_fills_only_an_empty_catalogue_and_replace_makes_a_new_one(tmp_path):
+    database = f"sqlite:///{tmp_path / 'demo.sqlite3'}"
+    first = movies_api(database, "demo", "--films", "40", "--if-empty")
+    assert first.returncode == 0, first.stderr
+    before = snapshot(database)
+    assert len(before["films"]) == 40
+
+    skipped = movies_api(database, "demo", "--films", "60", "--if-empty")
+    assert skipped.returncode == 0, skipped.stderr
+    assert "already holds films" in skipped.stdout
+    assert_same(snapshot(database), before)
+
+    replaced = movies_api(database, "demo", "--films", "25", "--seed", "9", "--replace")
+    assert replaced.returncode == 0, replaced.stderr
+    assert "Deleted the catalogue of 40 films." in replaced.stdout
+    fresh = f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
+    assert movies_api(fresh, "demo", "--films", "25", "--seed", "9").returncode == 0
+    assert_same(snapshot(database), snapshot(fresh))
+
+
+def test_replace_and_if_empty_together_are_a_usage_error_that_changes_nothing(tmp_path):
+    database = f"sqlite:///{tmp_path / 'demo.sqlite3'}"
+    assert movies_api(database, "demo", "--films", "10").returncode == 0
+    before = snapshot(database)
+    done = movies_api(database, "demo", "--replace", "--if-empty")
+    assert done.returncode == 2
+    assert "contradict" in done.stderr
+    assert_same(snapshot(database), before)
+
+
+def test_load_sqlite_replace_drops_the_demo_catalogue(tmp_path, loaded, practicum_file):
+    database = f"sqlite:///{tmp_path / 'demo.sqlite3'}"
+    assert movies_api(database, "demo", "--films", "50").returncode == 0
+
+    kept = movies_api(database, "load-sqlite", str(practicum_file))
+    assert len(snapshot(database)["films"]) == 50 + 999, kept.stderr
+
+    replaced = movies_api(database, "load-sqlite", "--replace", str(practicum_file))
+    assert replaced.returncode == 0, replaced.stderr
+    assert "Deleted the catalogue of 1049 films." in replaced.stdout
+    assert_same(snapshot(database), loaded)
+
+
+def test_load_sqlite_replace_of_a_bad_source_keeps_the_catalogue(tmp_path):
+    database = f"sqlite:///{tmp_path / 'demo.sqlite3'}"
+    assert movies_api(database, "demo", "--films", "10").returncode == 0
+    before = snapshot(database)
+    done = movies_api(database, "load-sqlite", "--replace", str(tmp_path / "missing.sqlite"))
+    assert done.returncode == 1
+    assert_same(snapshot(database), before)
+
+
 def test_an_unreachable_database_is_a_clear_error():
     done = movies_api(f"postgresql://nobody:secret@127.0.0.1:{free_port()}/none", "init")
     assert done.returncode == 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from importlib.metadata import version
 
 from openapi_spec_validator import validate
 
@@ -24,6 +25,7 @@ def test_the_openapi_spec_is_valid_and_documents_every_path(client):
         "/api/v1/persons/{person_id}/film",
         "/api/healthz",
         "/api/readyz",
+        "/",
     }
     films = spec["paths"]["/api/v1/films"]["get"]
     assert {parameter["name"] for parameter in films["parameters"]} == {"page_number", "page_size", "sort", "genre"}
@@ -44,6 +46,17 @@ def test_the_docs_are_served_with_their_own_assets(client):
     # OpenAPI 3.1, which FastAPI writes, needs Swagger UI 5.
     bundle = client.get("/api/openapi/static/swagger-ui-bundle.js").text
     assert re.search(r'PACKAGE_VERSION:"(\d+)\.', bundle).group(1) == "5"
+
+
+def test_the_index_names_the_service_and_every_link_answers(client):
+    response = client.get("/")
+
+    assert response.status_code == 200
+    assert response.json()["service"] == "movies_async_api"
+    assert response.json()["version"] == version("movies-async-api")
+    assert set(response.json()["links"]) == {"films", "swagger_ui", "openapi", "health", "readiness"}
+    for link in response.json()["links"].values():
+        assert client.get(link).status_code == 200, link
 
 
 def test_health_and_readiness(client):

@@ -34,6 +34,7 @@ PASSWORD_CHANGE = (NO_TOKEN, OK, FORBIDDEN, FORBIDDEN, 400, FORBIDDEN)
 
 USER = f"{API}/users/{{user}}"  # {user} is the owner's id, {session} the owner's session
 MATRIX = [
+    ("GET", "/auth/", None, ANYONE),
     ("GET", "/auth/healthz", None, ANYONE),
     ("GET", "/auth/.well-known/jwks.json", None, ANYONE),
     ("GET", f"{API}/auth_token/validation", None, TOKEN_HOLDERS),

@@ -107,6 +107,34 @@ def test_superuser_create_prompts_for_what_is_missing_and_hides_the_password(app
     assert users_by_email(app) == {"root@example.com": ["superuser"]}
 
 
+def test_superuser_create_checks_each_answer_as_it_is_given(app, runner, account):
+    answers = "\n".join(
+        [
+            "not-an-email",  # asked again at once, not after every other prompt
+            account.email.upper(),  # taken, in any case
+            "root@example.com",
+            "x" * 200,  # too long a first name
+            "Root",
+            "",
+            "short",  # too short a password: explained, never echoed
+            "super secret pw",
+            "super secret pw",
+        ]
+    )
+
+    result = runner.invoke(args=["superuser", "create"], input=answers + "\n")
+
+    assert result.exit_code == 0, result.output
+    assert result.output.count("Email: ") == 3
+    assert "Not a valid email address" in result.output
+    assert "A user with this email already exists" in result.output
+    assert result.output.count("First name: ") == 2
+    assert "first_name: " in result.output
+    assert "password: Length must be between 8 and 128" in result.output
+    assert "short" not in result.output.replace("password: Length", "")
+    assert users_by_email(app) == {"ada@example.com": [], "root@example.com": ["superuser"]}
+
+
 def test_a_superuser_may_read_any_account(app, client, runner, account):
     token = superuser_token_from_cli(runner, client)
 

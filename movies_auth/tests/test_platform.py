@@ -11,6 +11,7 @@ from openapi_spec_validator import validate as validate_openapi
 from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 
+import movies_auth
 from movies_auth.services import accounts
 from movies_auth.settings import Settings
 from support import API, PASSWORD, bearer, login, register
@@ -144,6 +145,17 @@ def test_logs_never_contain_passwords_or_tokens(client, caplog):
 
 
 # Health
+
+
+def test_the_index_names_the_service_and_every_link_answers(client):
+    response = client.get("/auth/")
+
+    assert response.status_code == 200
+    assert response.json["service"] == "movies_auth"
+    assert response.json["version"] == movies_auth.__version__
+    assert set(response.json["links"]) == {"swagger_ui", "openapi", "jwks", "health", "readiness"}
+    for link in response.json["links"].values():
+        assert client.get(link).status_code == 200, link
 
 
 def test_liveness(client):

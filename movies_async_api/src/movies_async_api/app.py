@@ -9,7 +9,7 @@ from importlib.metadata import version
 from fastapi import FastAPI
 
 from movies_async_api.api.router import api_router
-from movies_async_api.api.routes import health
+from movies_async_api.api.routes import health, index
 from movies_async_api.cache import ResponseCache
 from movies_async_api.clients import connect_auth, connect_redis
 from movies_async_api.database import create_engine
@@ -69,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.include_router(api_router, prefix="/api/v1")
     app.include_router(health.router, prefix="/api")
+    app.include_router(index.router)
     mount_docs(app)
     document_optional_auth(app)
     app.add_middleware(RequestContextMiddleware)

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from movies_async_api.cache import ResponseCache
 from movies_async_api.catalogue import demo, practicum
 from movies_async_api.catalogue.records import FilmRecord
-from movies_async_api.catalogue.writer import store
+from movies_async_api.catalogue.writer import clear, is_empty, store
 from movies_async_api.clients import connect_redis
 from movies_async_api.database import create_engine, create_schema
 from movies_async_api.models import Film, Genre, Person
@@ -40,15 +40,21 @@ def init() -> None:
     asyncio.run(_with_engine(run))
 
 
+replace_option = click.option(
+    "--replace", is_flag=True, help="Delete the whole catalogue first (such as the demo one), then load."
+)
+
+
 @cli.command("load-sqlite")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
-def load_sqlite(path: Path) -> None:
+@replace_option
+def load_sqlite(path: Path, replace: bool) -> None:
     """Load the films, genres and people of a Practicum movies SQLite file; loading it again changes nothing."""
     try:
         total = practicum.count_films(path)
         records = practicum.read_films(path)
         label = f"Loading {path.name}"
-        asyncio.run(_with_engine(lambda engine, settings: _load(engine, settings, records, total, label)))
+        asyncio.run(_with_engine(lambda engine, settings: _load(engine, settings, records, total, label, replace)))
     except practicum.SourceError as error:
         raise click.ClickException(str(error)) from error
 
@@ -56,10 +62,22 @@ def load_sqlite(path: Path) -> None:
 @cli.command("demo")
 @click.option("--films", type=click.IntRange(1, 10_000_000), default=1000, show_default=True, help="How many films")
 @click.option("--seed", type=int, default=42, show_default=True, help="The same seed gives the same catalogue")
-def demo_catalogue(films: int, seed: int) -> None:
+@replace_option
+@click.option("--if-empty", is_flag=True, help="Do nothing when the catalogue already holds a film (make run).")
+def demo_catalogue(films: int, seed: int, replace: bool, if_empty: bool) -> None:
     """Generate a plausible made-up catalogue, for a machine without real data."""
+    if replace and if_empty:
+        raise click.UsageError("--replace and --if-empty contradict each other: give one.")
     records = demo.generate(films, seed)
-    asyncio.run(_with_engine(lambda engine, settings: _load(engine, settings, records, films, "Generating films")))
+
+    async def run(engine: AsyncEngine, settings: Settings) -> None:
+        await create_schema(engine)
+        if if_empty and not await is_empty(engine):
+            click.echo("The catalogue already holds films: no demo catalogue made (--replace makes one instead).")
+            return
+        await _load(engine, settings, records, films, "Generating films", replace)
+
+    asyncio.run(_with_engine(run))
 
 
 @cli.command()
@@ -95,8 +113,18 @@ async def _with_engine(run) -> None:
         await engine.dispose()
 
 
-async def _load(engine: AsyncEngine, settings: Settings, records: Iterable[FilmRecord], total: int, label: str) -> None:
+async def _load(
+    engine: AsyncEngine,
+    settings: Settings,
+    records: Iterable[FilmRecord],
+    total: int,
+    label: str,
+    replace: bool = False,
+) -> None:
     await create_schema(engine)
+    deleted = await clear(engine) if replace else 0
+    if replace:
+        click.echo(f"Deleted the catalogue of {deleted} films.")
     with click.progressbar(length=total, label=label, show_pos=True) as bar:
         changed = await store(engine, records, on_batch=bar.update)
     async with engine.connect() as connection:
@@ -109,7 +137,7 @@ async def _load(engine: AsyncEngine, settings: Settings, records: Iterable[FilmR
         + ", ".join(f"{count} {name}" for name, count in counts.items())
         + "."
     )
-    if changed:
+    if changed or deleted:
         await _clear_response_cache(settings)
 
 

@@ -17,7 +17,9 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
-    app_env: Literal["development", "testing", "production"] = "development"
+    app_env: Literal["development", "testing", "production"] = Field(
+        default="development", description="`production` refuses the embedded stores and a missing service secret"
+    )
     instance_path: Path = Field(default=PACKAGE_INSTANCE_PATH, description="Holds the embedded database")
     database_url: str | None = Field(default=None, description="Unset: a SQLite file in the instance folder")
     redis_url: str | None = Field(default=None, description="Unset: an in-process Redis (fakeredis)")
@@ -41,7 +43,7 @@ class Settings(BaseSettings):
         default=True, description="Check signatures and expiry against movies_auth's JWKS before asking it"
     )
 
-    log_level: str = "INFO"
+    log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR")
 
     @field_validator("auth_service_url")
     @classmethod

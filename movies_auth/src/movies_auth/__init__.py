@@ -1,6 +1,8 @@
 """movies_auth: the authentication and authorization service of the online cinema."""
 
-__version__ = "0.1.0"
+from importlib.metadata import version
+
+__version__ = version("movies-auth")
 
 from movies_auth.app import create_app
 

@@ -5,7 +5,13 @@ from __future__ import annotations
 from flasgger import Swagger
 from flask import Flask
 
-from movies_auth.openapi import build_spec
+from movies_auth.guards import SUBJECT_TOKEN_HEADER
+from movies_auth.openapi import ErrorExamples, build_spec
+from movies_auth.services.accounts import EmailTaken
+from movies_auth.services.permissions import ADMIN_PERMISSION, PermissionNameTaken
+from movies_auth.services.roles import RoleNameTaken
+from movies_auth.services.superusers import LastSuperuser
+from movies_auth.services.tokens import TOKEN_REVOKED
 
 APIDOCS_URL = "/auth/apidocs/"
 SPEC_URL = "/auth/apispec.json"
@@ -25,12 +31,71 @@ TAGS = {
     "grants": "A user's roles and direct permissions (permission admins only)",
     "keys": "The public keys tokens are signed with (JWKS)",
     "health": "Liveness and readiness probes",
+    "index": "Where the API, its docs and the probes are",
+}
+
+
+def _message(text: str) -> dict[str, str]:
+    return {"msg": text}
+
+
+_NOT_JSON = "Condition is not valid JSON: Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"
+
+# An example body for each error status: what the service answers, for the operation (by operation id), else
+# for its tag, else the first that applies anywhere ("*"). One message never stands for two statuses.
+ERROR_EXAMPLES: ErrorExamples = {
+    "*": {
+        400: {"msg": "Invalid input", "errors": {"name": ["Missing data for required field."]}},
+        401: _message("Missing Authorization Header"),
+        403: _message(f"Permission denied: this needs {ADMIN_PERMISSION}"),
+        404: _message("User not found"),
+        409: _message(LastSuperuser().msg),
+        422: _message("Not enough segments"),
+        429: _message("Too many requests (limit: 20 per 1 minute); retry after the Retry-After delay"),
+        500: _message("Internal server error"),
+        503: _message("Database is unavailable, try again shortly"),
+    },
+    "tokens_login": {
+        400: {"msg": "Invalid input", "errors": {"password": ["Missing data for required field."]}},
+        401: _message("Invalid email or password"),
+        429: _message("Too many requests (limit: failed logins of this account); retry after the Retry-After delay"),
+    },
+    "tokens_refresh": {401: _message(TOKEN_REVOKED)},
+    "service_tokens_service_token": {
+        400: {"msg": "Invalid input", "errors": {"secret": ["Missing data for required field."]}},
+        401: _message("Invalid service name or secret"),
+    },
+    "service_tokens_service_identity": {403: _message("Only a service may use this route")},
+    "users": {
+        400: {"msg": "Invalid input", "errors": {"password": ["Length must be between 8 and 128."]}},
+        403: _message("You may only access your own account"),
+        409: _message(EmailTaken().msg),
+    },
+    "users_register": {
+        400: {
+            "msg": "Invalid input",
+            "errors": {"email": ["Not a valid email address: An email address must have an @-sign."]},
+        }
+    },
+    "sessions": {403: _message("You may only access your own account"), 404: _message("Session not found")},
+    "checks": {
+        400: {"msg": "Invalid input", "errors": {"permissions": [_NOT_JSON]}},
+        403: _message("You may only access your own account"),
+    },
+    "tokens": {403: _message("Service tokens may not use this route")},
+    "tokens_validate": {403: _message(f"Only a service may send {SUBJECT_TOKEN_HEADER}")},
+    "permissions": {404: _message("Permission 'beta' not found"), 409: _message(PermissionNameTaken("beta").msg)},
+    "roles": {404: _message("Role 'critic' not found"), 409: _message(RoleNameTaken("critic").msg)},
+    "roles_revoke_role_permission": {404: _message("Role 'critic' does not grant 'beta'")},
+    "grants": {404: _message("Role 'critic' not found")},
 }
 
 
 def init_app(app: Flask) -> None:
     """Serve the UI and the generated spec; flasgger itself scans no docstrings."""
-    spec = build_spec(app, title="Movies auth service", description=DESCRIPTION, tags=TAGS)
+    spec = build_spec(
+        app, title="Movies auth service", description=DESCRIPTION, tags=TAGS, error_examples=ERROR_EXAMPLES
+    )
     Swagger(
         app,
         template=spec,

@@ -206,8 +206,17 @@ def documents_access(note: str) -> Callable:
     return decorator
 
 
-def build_spec(app: Flask, *, title: str, description: str, tags: dict[str, str]) -> dict[str, Any]:
-    """The OpenAPI 3 document of every documented view of `app`."""
+ErrorExamples = dict[str, dict[int, dict[str, Any]]]
+
+
+def build_spec(
+    app: Flask, *, title: str, description: str, tags: dict[str, str], error_examples: ErrorExamples
+) -> dict[str, Any]:
+    """The OpenAPI 3 document of every documented view of `app`.
+
+    `error_examples` gives each error status its example body: under an operation id, else under the
+    operation's tag, else under `"*"`.
+    """
     spec = APISpec(
         title=title,
         version=__version__,
@@ -226,19 +235,22 @@ def build_spec(app: Flask, *, title: str, description: str, tags: dict[str, str]
             continue
         view = app.view_functions[rule.endpoint]
         operations = {
-            method.lower(): _operation(view, doc, rule.endpoint, rule.arguments)
+            method.lower(): _operation(view, doc, rule.endpoint, rule.arguments, error_examples)
             for method in sorted(rule.methods - {"HEAD", "OPTIONS"})
         }
         spec.path(path=_RULE_ARGUMENT.sub(r"{\1}", rule.rule), operations=operations)
     return spec.to_dict()
 
 
-def _operation(view: Callable, doc: dict[str, Any], endpoint: str, arguments: Iterable[str]) -> dict[str, Any]:
+def _operation(
+    view: Callable, doc: dict[str, Any], endpoint: str, arguments: Iterable[str], error_examples: ErrorExamples
+) -> dict[str, Any]:
     summary, _, details = (view.__doc__ or endpoint).strip().partition("\n")
+    operation_id, tag = endpoint.replace(".", "_"), endpoint.split(".")[0]
     operation: dict[str, Any] = {
-        "operationId": endpoint.replace(".", "_"),
+        "operationId": operation_id,
         "summary": summary.rstrip("."),
-        "tags": [endpoint.split(".")[0]],
+        "tags": [tag],
         "responses": {},
     }
     parameters = [
@@ -272,8 +284,15 @@ def _operation(view: Callable, doc: dict[str, Any], endpoint: str, arguments: It
         operation["responses"][str(status)] = response
     for status in sorted((doc["errors"] | {500}) - doc["responses"].keys()):
         component = "ValidationError" if status == 400 else "Error"
+        example = next(
+            examples[status]
+            for examples in (error_examples.get(operation_id, {}), error_examples.get(tag, {}), error_examples["*"])
+            if status in examples
+        )
         operation["responses"][str(status)] = {
             "description": HTTPStatus(status).phrase,
-            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{component}"}}},
+            "content": {
+                "application/json": {"schema": {"$ref": f"#/components/schemas/{component}"}, "example": example}
+            },
         }
     return operation

@@ -117,14 +117,13 @@ class ConditionText(fields.String):
 
 
 class ErrorSchema(Schema):
-    msg = fields.String(required=True, metadata={"example": "Invalid email or password"})
+    # Each error status of each operation carries its own example (apidocs.ERROR_EXAMPLES).
+    msg = fields.String(required=True, metadata={"description": "What went wrong, for a human"})
 
 
 class ValidationErrorSchema(ErrorSchema):
     errors = fields.Dict(
-        keys=fields.String(),
-        values=fields.Raw(),
-        metadata={"example": {"password": ["Length must be between 8 and 128."]}},
+        keys=fields.String(), values=fields.Raw(), metadata={"description": "The problems of each invalid field"}
     )
 
 
@@ -148,10 +147,16 @@ class CredentialsSchema(Schema):
 
 
 class TokenPairSchema(Schema):
-    access_token = fields.String(required=True)
-    refresh_token = fields.String(required=True)
-    token_type = fields.Constant("Bearer", required=True)
-    expires_in = fields.Integer(required=True, metadata={"description": "Seconds until the access token expires"})
+    access_token = fields.String(
+        required=True, metadata={"example": "eyJhbGciOiJSUzI1NiIsImtpZCI6Ii4uLiJ9.eyJzdWIi..."}
+    )
+    refresh_token = fields.String(
+        required=True, metadata={"example": "eyJhbGciOiJSUzI1NiIsImtpZCI6Ii4uLiJ9.eyJzdWIi..."}
+    )
+    token_type = fields.Constant("Bearer", required=True, metadata={"type": "string", "example": "Bearer"})
+    expires_in = fields.Integer(
+        required=True, metadata={"description": "Seconds until the access token expires", "example": 900}
+    )
 
 
 class UserSchema(Schema):
@@ -207,6 +212,16 @@ class SessionSchema(Schema):
     device = fields.Nested(DeviceSchema, metadata={"description": "Read from the user agent"})
     method = fields.String(metadata={"description": "`password` or `oauth:<provider>`", "example": "password"})
     current = fields.Boolean(metadata={"description": "Whether this is the caller's own session"})
+
+
+class IndexSchema(Schema):
+    service = fields.String(metadata={"example": "movies_auth"})
+    version = fields.String(metadata={"example": "1.0.0"})
+    links = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        metadata={"example": {"swagger_ui": "/auth/apidocs/", "openapi": "/auth/apispec.json"}},
+    )
 
 
 class HealthSchema(Schema):

@@ -24,7 +24,9 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
-    app_env: Literal["development", "testing", "production"] = "development"
+    app_env: Literal["development", "testing", "production"] = Field(
+        default="development", description="`production` refuses the embedded stores, example secrets and weak settings"
+    )
     instance_path: Path | None = Field(
         default=None, description="Unset: instance/ beside the package; holds the embedded database and secrets"
     )
@@ -51,9 +53,9 @@ class Settings(BaseSettings):
     )
 
     # RFC 9106 "low memory" profile (argon2-cffi's default), above the OWASP minimums.
-    argon2_time_cost: int = Field(default=3, ge=1)
+    argon2_time_cost: int = Field(default=3, ge=1, description="argon2id passes")
     argon2_memory_cost: int = Field(default=65536, ge=1, description="KiB")
-    argon2_parallelism: int = Field(default=4, ge=1)
+    argon2_parallelism: int = Field(default=4, ge=1, description="argon2id lanes")
 
     max_sessions_per_user: int = Field(
         default=50, ge=1, description="Live sessions a user may keep; a sign-in beyond ends the least recently used"
@@ -72,7 +74,7 @@ class Settings(BaseSettings):
         description="Password hashes waiting per worker; more are refused (503)",
     )
 
-    login_rate_limit_per_ip: str = "30 per minute"
+    login_rate_limit_per_ip: str = Field(default="30 per minute", description="All login attempts from one address")
     login_free_failures: int = Field(
         default=5, ge=1, description="Failed logins per account and client address before each next one must wait"
     )
@@ -89,12 +91,12 @@ class Settings(BaseSettings):
     login_known_address_memory: timedelta = Field(
         default=timedelta(days=30), description="How long an address an account signed in from is remembered"
     )
-    register_rate_limit_per_ip: str = "20 per minute"
+    register_rate_limit_per_ip: str = Field(default="20 per minute", description="Registrations from one address")
     email_change_rate_limit_per_account: str = Field(
         default="5 per hour", description="PATCH /users/{id} with an email, per caller (each tells whether it is taken)"
     )
     email_change_rate_limit_per_ip: str = Field(default="20 per hour", description="The same, per client address")
-    rate_limits_enabled: bool = True
+    rate_limits_enabled: bool = Field(default=True, description="Every rate limit above; off only for tests")
 
     failed_login_retention: timedelta = Field(
         default=timedelta(days=90), description="How long failed logins are kept (`flask users prune-failed-logins`)"
@@ -105,8 +107,8 @@ class Settings(BaseSettings):
     )
 
     trusted_proxies: int = Field(default=0, ge=0, description="Reverse proxies in front (1 behind nginx)")
-    max_content_length: int = Field(default=64 * 1024, ge=1024)
-    redis_socket_timeout: float = Field(default=0.5, gt=0)
+    max_content_length: int = Field(default=64 * 1024, ge=1024, description="Largest request body, bytes (413)")
+    redis_socket_timeout: float = Field(default=0.5, gt=0, description="Seconds; a stalled Redis fails fast (503)")
     database_connect_timeout: int = Field(default=2, ge=2, description="Seconds; libpq's smallest is 2")
     redis_client_cache: bool = Field(
         default=True, description="Serve token and permission checks from a per-process copy Redis invalidates"
@@ -114,7 +116,7 @@ class Settings(BaseSettings):
     fast_checks: bool = Field(
         default=True, description="Answer token and permission checks that pass ahead of Flask (same answers, faster)"
     )
-    log_level: str = "INFO"
+    log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR")
 
     @field_validator(
         "jwt_access_token_expires",

@@ -32,6 +32,20 @@ async def store(
     return changed
 
 
+async def clear(engine: AsyncEngine) -> int:
+    """Delete the whole catalogue (films, genres, persons and their links); returns how many films it held."""
+    async with engine.begin() as connection:
+        for table in (_FILM_GENRES, _FILM_PERSONS, _GENRES, _PERSONS):
+            await connection.execute(delete(table))
+        return (await connection.execute(delete(_FILMS))).rowcount
+
+
+async def is_empty(engine: AsyncEngine) -> bool:
+    """Whether the catalogue holds no film."""
+    async with engine.connect() as connection:
+        return (await connection.scalar(select(_FILMS.c.id).limit(1))) is None
+
+
 async def _store_batch(connection: AsyncConnection, batch: tuple[FilmRecord, ...]) -> int:
     dialect = connection.dialect.name
     genres = {genre_id(name): name for record in batch for name in record.genres}

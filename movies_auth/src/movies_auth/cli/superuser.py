@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import click
+from collections.abc import Callable
 
-from movies_auth.cli.common import AdminGroup, confirm, reaches_running_servers, yes_option
+import click
+from marshmallow import ValidationError
+
+from movies_auth.cli.common import AdminGroup, confirm, describe_invalid, reaches_running_servers, yes_option
 from movies_auth.schemas import RegistrationSchema
 from movies_auth.services import access, accounts
 from movies_auth.services.access import SUPERUSER_PERMISSION
@@ -23,10 +26,10 @@ def create_superuser(
 ) -> None:
     """Create a user holding the superuser role."""
     details = {
-        "email": email or click.prompt("Email"),
+        "email": email or click.prompt("Email", value_proc=_checked("email")),
         "first_name": _optional(first_name, "First name"),
         "last_name": _optional(last_name, "Last name"),
-        "password": password or click.prompt("Password", hide_input=True, confirmation_prompt=True),
+        "password": password or _prompt_password(),
     }
     user = accounts.register(**RegistrationSchema().load(details), roles=[superuser_role()])
     click.echo(f"Superuser {user.email} created (uuid {user.id}).")
@@ -49,8 +52,44 @@ def delete_superuser(email: str | None, yes: bool) -> None:
     click.echo(f"Superuser {user.email} deleted.")
 
 
+def _problem(field: str, value: str) -> str | None:
+    """What is wrong with one registration field, by the API's own schema (and, for an email, whether it is
+    taken); None when nothing is."""
+    try:
+        RegistrationSchema(only=(field,)).load({field: value})
+    except ValidationError as error:
+        return describe_invalid(error.messages)
+    if field == "email" and accounts.find_by_email(value) is not None:
+        return accounts.EmailTaken().msg
+    return None
+
+
+def _checked(field: str) -> Callable[[str], str]:
+    """A prompt's check of `field`: a refused answer is explained and asked again."""
+
+    def check(value: str) -> str:
+        if problem := _problem(field, value):
+            raise click.BadParameter(problem)
+        return value
+
+    return check
+
+
+def _prompt_password() -> str:
+    """The password, hidden and typed twice; a refused one is explained (never echoed) and asked again."""
+    while True:
+        password = click.prompt("Password", hide_input=True)
+        if problem := _problem("password", password):
+            click.echo(f"Error: {problem}", err=True)
+        elif click.prompt("Repeat for confirmation", hide_input=True) != password:
+            click.echo("Error: The two entered values do not match.", err=True)
+        else:
+            return password
+
+
 def _optional(value: str | None, label: str) -> str | None:
-    """An optional detail: the option's value, else prompted for; empty means none."""
+    """An optional detail: the option's value, else prompted for (and checked); empty means none."""
     if value is None:
-        value = click.prompt(label, default="", show_default=False)
+        field = label.lower().replace(" ", "_")
+        value = click.prompt(label, default="", show_default=False, value_proc=_checked(field))
     return value or None
