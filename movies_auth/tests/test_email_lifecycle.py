@@ -125,7 +125,7 @@ def test_password_reset_end_to_end_ends_every_session(client, smtp, deliver, acc
 
     response = client.post(f"{API}/password_reset", json={"email": account.email})
     deliver()
-    [mail] = [m for m in smtp.mailbox.to(account.email) if m["Subject"] == "Reset your password"]
+    assert [m["Subject"] for m in smtp.mailbox.to(account.email)][-1] == "Reset your password"
     token = smtp.mailbox.token_for(account.email)
     confirmed = client.post(f"{API}/password_reset/confirm", json={"token": token, "new_password": NEW_PASSWORD})
     replayed = client.post(f"{API}/password_reset/confirm", json={"token": token, "new_password": "yet another one!"})
