@@ -52,7 +52,8 @@ class TestUsers:
             ("ada@example.com", []),
             ("root@example.com", ["superuser"]),
         ]
-        assert set(listing["items"][0]) == {"uuid", "email", "first_name", "last_name", "email_verified", "created_at", "roles"}
+        fields = {"uuid", "email", "first_name", "last_name", "email_verified", "created_at", "roles"}
+        assert set(listing["items"][0]) == fields
 
     def test_list_filters(self, app, runner, make_account, superuser):
         for email in ("ada@example.com", "alan@example.com", "grace@example.org"):
