@@ -21,3 +21,10 @@ accesslog = None
 errorlog = "-"
 # gunicorn 25+ opens a control socket at one fixed path per user; two services on one host would collide.
 control_socket_disable = True
+
+
+def post_worker_init(worker):
+    """Start the worker's mail sender (MAIL_SENDER_THREAD): it delivers the outbox in the background."""
+    from movies_auth.services.outbox import start_sender
+
+    start_sender(worker.wsgi)

@@ -49,6 +49,9 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         refresh_rate_limit_per_session=GENEROUS_LIMIT,
         email_change_rate_limit_per_account=GENEROUS_LIMIT,
         email_change_rate_limit_per_ip=GENEROUS_LIMIT,
+        mail_rate_limit_per_address=GENEROUS_LIMIT,
+        mail_rate_limit_per_ip=GENEROUS_LIMIT,
+        link_confirm_rate_limit_per_ip=GENEROUS_LIMIT,
         # Tests log in from many threads at once; test_password_hashing holds the worker's own bound.
         password_hashing_concurrency=4,
         password_hashing_queue=1000,

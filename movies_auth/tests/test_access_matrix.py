@@ -49,6 +49,7 @@ MATRIX = [
     ("DELETE", f"{USER}/sessions", None, OWNER_OR_SUPERUSER),
     ("DELETE", f"{USER}/sessions/{{session}}", None, OWNER_OR_SUPERUSER),
     ("POST", f"{USER}/password", {"old_password": PASSWORD, "new_password": "a new password"}, PASSWORD_CHANGE),
+    ("POST", f"{USER}/email", {"new_email": "new@example.com", "password": PASSWORD}, OWNER_OR_SUPERUSER),
     ("DELETE", USER, None, OWNER_OR_SUPERUSER),
     ("GET", f"{USER}/combined_permissions", None, OWNER_ADMINS_SERVICES),
     ("GET", f"{USER}/combined_permissions/validation?permissions=pro_read", None, OWNER_ADMINS_SERVICES),
@@ -75,6 +76,9 @@ MATRIX = [
 # Routes anyone may call by design: their body is the credential, or they are the docs.
 PUBLIC = {
     "tokens.login", "users.register", "service_tokens.service_token", "health.readyz",
+    "account_email.request_verification", "account_email.confirm_verification",
+    "account_email.request_password_reset", "account_email.confirm_password_reset",
+    "account_email.confirm_email_change",
     "flasgger.apidocs", "flasgger.apispec", "flasgger.static", "flasgger.oauth_redirect", "flasgger.<lambda>",
     "static",
 }  # fmt: skip

@@ -39,7 +39,7 @@ class TestUsers:
         output = run(runner, "users", "list").stdout
 
         header, _, first, second, _, footer = output.splitlines()
-        assert header.split() == ["EMAIL", "NAME", "ROLES", "CREATED", "UUID"]
+        assert header.split() == ["EMAIL", "NAME", "VERIFIED", "ROLES", "CREATED", "UUID"]
         assert first.startswith("ada@example.com") and account.uuid in first
         assert second.startswith("root@example.com") and "superuser" in second
         assert footer == "1-2 of 2 users."
@@ -52,7 +52,8 @@ class TestUsers:
             ("ada@example.com", []),
             ("root@example.com", ["superuser"]),
         ]
-        assert set(listing["items"][0]) == {"uuid", "email", "first_name", "last_name", "created_at", "roles"}
+        fields = {"uuid", "email", "first_name", "last_name", "email_verified", "created_at", "roles"}
+        assert set(listing["items"][0]) == fields
 
     def test_list_filters(self, app, runner, make_account, superuser):
         for email in ("ada@example.com", "alan@example.com", "grace@example.org"):

@@ -18,7 +18,8 @@ def test_registration_answers_the_new_user(client):
 
     assert response.status_code == 201
     body = response.json
-    assert set(body) == {"uuid", "email", "first_name", "last_name"}
+    assert set(body) == {"uuid", "email", "first_name", "last_name", "email_verified"}
+    assert body["email_verified"] is False
     assert body["email"] == "ada@example.com"
     assert (body["first_name"], body["last_name"]) == ("Ada", "Lovelace")
 

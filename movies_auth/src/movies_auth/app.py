@@ -20,7 +20,7 @@ from movies_auth.logging_setup import configure_logging
 from movies_auth.request_context import RequestScope
 from movies_auth.services import passwords, tokens
 from movies_auth.settings import Settings
-from movies_auth.views import checks, grants, health, index, keys, permissions, roles, sessions, users
+from movies_auth.views import account_email, checks, grants, health, index, keys, permissions, roles, sessions, users
 from movies_auth.views import tokens as token_views
 
 MIGRATIONS_DIRECTORY = Path(__file__).with_name("migrations")
@@ -72,7 +72,16 @@ def create_app(settings: Settings | None = None) -> Flask:
     limiter.init_app(app)
 
     errors.register_error_handlers(app)
-    blueprints = (users.bp, sessions.bp, token_views.bp, token_views.service_bp, checks.bp, permissions.bp, roles.bp)
+    blueprints = (
+        users.bp,
+        account_email.bp,
+        sessions.bp,
+        token_views.bp,
+        token_views.service_bp,
+        checks.bp,
+        permissions.bp,
+        roles.bp,
+    )
     for blueprint in (*blueprints, grants.bp, keys.bp, health.bp, index.bp):
         app.register_blueprint(blueprint)
     apidocs.init_app(app)

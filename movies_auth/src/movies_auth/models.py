@@ -7,7 +7,20 @@ import unicodedata
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import Boolean, CheckConstraint, Column, DateTime, ForeignKey, Index, String, Table, TypeDecorator
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from movies_auth.extensions import db
@@ -99,6 +112,7 @@ class User(db.Model):
     password_hash: Mapped[str] = mapped_column(String(255))
     first_name: Mapped[str | None] = mapped_column(String(NAME_MAX_LENGTH))
     last_name: Mapped[str | None] = mapped_column(String(NAME_MAX_LENGTH))
+    email_verified: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     roles: Mapped[list[Role]] = relationship(secondary=user_roles, order_by=Role.name)
     permissions: Mapped[list[Permission]] = relationship(secondary=user_permissions, order_by=Permission.name)
@@ -145,3 +159,45 @@ class UserSession(db.Model):
     ip_address: Mapped[str | None] = mapped_column(String(45))
     user_agent: Mapped[str | None] = mapped_column(String(512))
     method: Mapped[str] = mapped_column(String(SIGN_IN_METHOD_MAX_LENGTH))
+
+
+class LinkToken(db.Model):
+    """A token mailed in a link (verify, reset, change the email): only its SHA-256 is kept, and only until used.
+
+    `state` is a digest of what the token was issued against (the account's email, and its password hash for
+    a reset or an email change): when that changes another way, the token no longer matches and is refused.
+    """
+
+    __tablename__ = "link_tokens"
+    __table_args__ = (Index("ix_link_tokens_user_id_purpose", "user_id", "purpose"),)
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    purpose: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(64))
+    new_email: Mapped[str | None] = mapped_column(String(EMAIL_MAX_LENGTH))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class OutboxMail(db.Model):
+    """A mail to deliver: written in the transaction of the change that asks for it, deleted once delivered.
+
+    A row names what to send, not the mail itself: the sender mints the link's token and renders the mail
+    when it delivers, so no token is ever stored in clear. `user_id` is empty when the address named no
+    account; the sender then drops the row, so such a request writes exactly what a known one writes.
+    """
+
+    __tablename__ = "mail_outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    recipient: Mapped[str] = mapped_column(String(EMAIL_MAX_LENGTH))
+    user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    new_email: Mapped[str | None] = mapped_column(String(EMAIL_MAX_LENGTH))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # So that a row queued with a new account is written after it.
+    user: Mapped[User | None] = relationship()
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)

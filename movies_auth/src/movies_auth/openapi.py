@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from http import HTTPStatus
 from typing import Any, Literal
 
@@ -127,15 +127,17 @@ def responds(
     schema: type[Schema] | None = None,
     *,
     errors: Iterable[int] = (),
-    also: Iterable[int] = (),
+    also: Iterable[int] | Mapping[int, type[Schema]] = (),
     many: bool = False,
 ) -> Callable:
     """Serialize the view's result with `schema` and answer `status`; list the errors it may give.
 
-    A view with statuses in `also` returns `(result, status)`; each is answered with the same schema.
+    A view with statuses in `also` returns `(result, status)`; each is answered with the same schema, or
+    with its own when `also` maps statuses to schemas.
     """
-    dumper = schema(many=many) if schema else None
-    alternatives = tuple(also)
+    schemas = {status: schema} | (dict(also) if isinstance(also, Mapping) else dict.fromkeys(also, schema))
+    dumpers = {code: answer(many=many) if answer else None for code, answer in schemas.items()}
+    alternatives = len(schemas) > 1
 
     def decorator(view: Callable) -> Callable:
         @functools.wraps(view)
@@ -143,13 +145,14 @@ def responds(
             result, answer_status = view(*args, **kwargs), status
             if alternatives:
                 result, answer_status = result
+            dumper = dumpers[answer_status]
             if dumper is None:
                 return _no_content(answer_status)
             return dumper.dump(result), answer_status
 
         doc = _apidoc(wrapper)
-        for documented in (status, *alternatives):
-            doc["responses"][documented] = (schema, many)
+        for documented, answer in schemas.items():
+            doc["responses"][documented] = (answer, many)
         doc["errors"].update(errors)
         return wrapper
 

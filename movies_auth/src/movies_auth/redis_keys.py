@@ -8,7 +8,9 @@ prefix must name one kind of key. Keys are short on purpose: Redis memory per ke
 
 PREFIX = "auth"
 
-# Flask-Limiter counters (the `limits` library appends its own suffixes).
+# Flask-Limiter counters (the `limits` library appends its own suffixes). Each route's limit names its scope
+# and whom it counts: a client address, an account, or (`mail-address`) the SHA-256 prefix of a mailed address
+# (`login_throttle.account_key`), shared by every route that mails one. Each counter expires with its window.
 RATE_LIMIT_PREFIX = f"{PREFIX}:rl"
 
 _SESSION = f"{PREFIX}:s:"

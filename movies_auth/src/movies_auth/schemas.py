@@ -17,6 +17,7 @@ from movies_auth.models import (
     NAME_MAX_LENGTH,
     normalize_email,
 )
+from movies_auth.services.link_tokens import TOKEN_LENGTH, TOKEN_PATTERN
 
 PASSWORD_MIN_LENGTH = 8
 PASSWORD_MAX_LENGTH = 128
@@ -164,10 +165,11 @@ class UserSchema(Schema):
     email = fields.String()
     first_name = fields.String(allow_none=True)
     last_name = fields.String(allow_none=True)
+    email_verified = fields.Boolean(metadata={"description": "Whether the address confirmed a link mailed to it"})
 
 
 class UserUpdateSchema(Schema):
-    email = Email(metadata={"example": "ada@example.com"})
+    # The email changes through POST /users/{user_id}/email: the new address must confirm it.
     first_name = Text(max_length=NAME_MAX_LENGTH, allow_none=True)
     last_name = Text(max_length=NAME_MAX_LENGTH, allow_none=True)
 
@@ -175,6 +177,37 @@ class UserUpdateSchema(Schema):
 class PasswordChangeSchema(Schema):
     old_password = Text(required=True, load_only=True, max_length=PASSWORD_MAX_LENGTH, strip=False)
     new_password = Password(required=True, load_only=True)
+
+
+class EmailRequestSchema(Schema):
+    email = Email(required=True, metadata={"example": "ada@example.com"})
+
+
+class LinkTokenSchema(Schema):
+    token = Text(
+        required=True,
+        max_length=TOKEN_LENGTH,
+        strip=False,
+        pattern=FullMatch(TOKEN_PATTERN, error="Not a token from one of our links."),
+        metadata={"description": "The token of the link in the mail (after `#token=`)"},
+    )
+
+
+class PasswordResetSchema(LinkTokenSchema):
+    new_password = Password(required=True, load_only=True, metadata={"example": "a brand new passphrase"})
+
+
+class EmailChangeSchema(Schema):
+    new_email = Email(required=True, metadata={"example": "countess@example.com"})
+    password = Text(
+        load_only=True,
+        max_length=PASSWORD_MAX_LENGTH,
+        strip=False,
+        metadata={
+            "description": "The account's current password; a holder of `all_all` changing another "
+            "account's email may leave it out"
+        },
+    )
 
 
 class PageQuerySchema(Schema):

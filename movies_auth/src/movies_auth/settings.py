@@ -98,6 +98,45 @@ class Settings(BaseSettings):
     email_change_rate_limit_per_ip: str = Field(default="20 per hour", description="The same, per client address")
     rate_limits_enabled: bool = Field(default=True, description="Every rate limit above; off only for tests")
 
+    public_url: str = Field(
+        default="http://127.0.0.1:5000", description="The base of the links in mails (the site users open)"
+    )
+    mail_from: str = Field(default="Movies <no-reply@localhost>", description="The From of every mail")
+    smtp_url: SecretStr | None = Field(
+        default=None,
+        description="smtp://[user:pass@]host:port[?starttls=true] or smtps://...; unset: .eml files in instance/outbox",
+    )
+    smtp_timeout: float = Field(default=10.0, gt=0, description="Seconds for each SMTP connection and command")
+    smtp_ca_file: Path | None = Field(
+        default=None, description="CA bundle the SMTP server's certificate is checked with"
+    )
+    mail_sender_thread: bool = Field(
+        default=True, description="Each gunicorn worker runs a sender; false when `flask mail send --watch` runs apart"
+    )
+    mail_poll_interval: float = Field(default=2.0, gt=0, description="Seconds between two looks at the outbox")
+    mail_retry_delay: timedelta = Field(
+        default=timedelta(seconds=10), description="Wait after a first failed delivery; it doubles with each failure"
+    )
+    mail_retry_max_delay: timedelta = Field(default=timedelta(minutes=30), description="The longest wait")
+    mail_max_attempts: int = Field(default=60, ge=1, description="Deliveries tried before a mail is dropped (logged)")
+    mail_rate_limit_per_address: str = Field(
+        default="5 per hour", description="Verification, reset and email-change mails asked for one address"
+    )
+    mail_rate_limit_per_ip: str = Field(default="20 per hour", description="The same mails asked by one client address")
+    link_confirm_rate_limit_per_ip: str = Field(default="30 per minute", description="Links confirmed per client")
+    email_verification_ttl: timedelta = Field(default=timedelta(hours=48), description="How long a verify link lives")
+    password_reset_ttl: timedelta = Field(default=timedelta(minutes=30), description="How long a reset link lives")
+    email_change_ttl: timedelta = Field(default=timedelta(hours=1), description="How long an email-change link lives")
+    require_verified_email: bool = Field(default=False, description="Refuse login (403) until the email is verified")
+    pwned_passwords_url: str = Field(
+        default="",
+        description="The k-anonymity range API the SHA-1 prefix is appended to; empty: no breached-password check",
+    )
+    pwned_passwords_timeout: float = Field(default=2.0, gt=0, description="Seconds to wait for the range API")
+    pwned_passwords_fail_closed: bool = Field(
+        default=False, description="Refuse new passwords (503) while the range API cannot be reached"
+    )
+
     failed_login_retention: timedelta = Field(
         default=timedelta(days=90), description="How long failed logins are kept (`flask users prune-failed-logins`)"
     )
@@ -128,12 +167,28 @@ class Settings(BaseSettings):
         "login_failure_memory",
         "login_known_address_memory",
         "failed_login_retention",
+        "mail_retry_delay",
+        "mail_retry_max_delay",
+        "email_verification_ttl",
+        "password_reset_ttl",
+        "email_change_ttl",
         mode="before",
     )
     @classmethod
     def _seconds(cls, value: object) -> object:
         # Environment variables are strings; a bare number there means seconds.
         return int(value) if isinstance(value, str) and value.strip().isdigit() else value
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value():
+            # The message names the rule, never the value: it may hold the SMTP password.
+            from movies_auth.services.mail_transport import check_smtp_url
+
+            check_smtp_url(value.get_secret_value())
+            return value
+        return None
 
     @model_validator(mode="after")
     def _check(self) -> Settings:

@@ -3,6 +3,7 @@
 from flask import Flask
 
 from movies_auth.cli.keys import keys_group
+from movies_auth.cli.mail import mail_group
 from movies_auth.cli.permissions import permissions_group
 from movies_auth.cli.roles import roles_group
 from movies_auth.cli.services import services_group
@@ -13,6 +14,15 @@ from movies_auth.cli.users import users_group
 
 def register_commands(app: Flask) -> None:
     """Add every command group to the app's `flask` CLI."""
-    groups = (app_group, superuser_group, users_group, roles_group, permissions_group, services_group, keys_group)
+    groups = (
+        app_group,
+        superuser_group,
+        users_group,
+        roles_group,
+        permissions_group,
+        services_group,
+        keys_group,
+        mail_group,
+    )
     for group in groups:
         app.cli.add_command(group)

@@ -42,6 +42,7 @@ class UserDetailsSchema(UserListingSchema):
 COLUMNS = {
     "EMAIL": lambda u: u["email"],
     "NAME": lambda u: " ".join(filter(None, (u["first_name"], u["last_name"]))),
+    "VERIFIED": lambda u: "yes" if u["email_verified"] else "no",
     "ROLES": lambda u: ", ".join(u["roles"]),
     "CREATED": lambda u: u["created_at"][:19].replace("T", " "),
     "UUID": lambda u: u["uuid"],
@@ -90,6 +91,7 @@ def show_user(user: str, as_json: bool) -> None:
     rows = [
         ("uuid", details["uuid"]),
         ("email", details["email"]),
+        ("email verified", "yes" if details["email_verified"] else "no"),
         ("name", COLUMNS["NAME"](details) or "-"),
         ("created", COLUMNS["CREATED"](details)),
         ("roles", ", ".join(details["roles"]) or "-"),

@@ -13,7 +13,7 @@ from movies_auth import audit
 from movies_auth.errors import BadRequest, Conflict, NotFound
 from movies_auth.extensions import db
 from movies_auth.models import Role, User, normalize_email
-from movies_auth.services import access, login_history, tokens
+from movies_auth.services import access, breached_passwords, login_history, outbox, tokens
 from movies_auth.services.passwords import passwords
 from movies_auth.services.persistence import commit_unique, save_changes
 from movies_auth.services.superusers import keeping_a_superuser
@@ -47,17 +47,25 @@ def register(
     last_name: str | None = None,
     *,
     roles: Iterable[Role] = (),
+    verified: bool = False,
 ) -> User:
-    """Create an account; 409 when the email is taken, even by a concurrent registration."""
+    """Create an account and queue its verification mail (unless `verified` already, as an operator vouches);
+    409 when the email is taken, even by a concurrent registration."""
+    breached_passwords.refuse_breached(password, "password")
     user = User(
+        id=uuid.uuid4(),  # now, for the outbox row queued with it
         email=normalize_email(email),
         password_hash=passwords().hash(password),
         first_name=first_name,
         last_name=last_name,
+        email_verified=verified,
         roles=list(roles),
     )
     db.session.add(user)
+    if not verified:
+        outbox.enqueue(outbox.VERIFY_EMAIL, user.email, user)
     commit_unique(EmailTaken)
+    outbox.wake()
     audit.record("user_registered", user_id=user.id)
     return user
 
@@ -79,9 +87,7 @@ def authenticate(email: str, password: str, *, ip_address: str | None, user_agen
 
 
 def update_user(user: User, changes: dict[str, Any]) -> User:
-    """Apply a validated partial update; 409 when the new email is taken."""
-    if "email" in changes:
-        changes["email"] = normalize_email(changes["email"])
+    """Apply a validated partial update of the names (the email changes through `account_email`)."""
     save_changes(user, changes, EmailTaken)
     audit.record("user_updated", user_id=user.id, fields=",".join(sorted(changes)))
     return user
@@ -92,6 +98,7 @@ def change_password(user: User, old_password: str, new_password: str, *, keep_se
     if not passwords().verify(user.password_hash, old_password):
         audit.record("password_change_failed", warning=True, user_id=user.id)
         raise BadRequest("Old password is incorrect", {"old_password": ["Does not match the current password."]})
+    breached_passwords.refuse_breached(new_password, "new_password")
     user.password_hash = passwords().hash(new_password)
     db.session.commit()
     tokens.end_every_session(user.id, except_session=keep_session)

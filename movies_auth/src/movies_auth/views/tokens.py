@@ -8,7 +8,7 @@ from flask import Blueprint, g, request
 from flask_jwt_extended import get_jwt, get_jwt_identity
 
 from movies_auth import redis_keys
-from movies_auth.errors import Unauthorized
+from movies_auth.errors import Forbidden, Unauthorized
 from movies_auth.extensions import current_settings, limiter
 from movies_auth.guards import (
     ANY_SERVICE,
@@ -34,16 +34,21 @@ bp = Blueprint("tokens", __name__, url_prefix="/auth/api/v1/auth_token")
 service_bp = Blueprint("service_tokens", __name__, url_prefix="/auth/api/v1/service_token")
 
 TOKEN_IS_VALID = "Token is valid"  # noqa: S105 (a message)
+EMAIL_NOT_VERIFIED = (
+    "Email address not verified: open the link mailed to it, or ask for a new one with "
+    "POST /auth/api/v1/users/email_verification"
+)
 
 
 @bp.post("")
 @limiter.limit(lambda: current_settings().login_rate_limit_per_ip, key_func=client_ip, scope="login-ip")
 @accepts(CredentialsSchema)
-@responds(200, TokenPairSchema, errors=[401, 429])
+@responds(200, TokenPairSchema, errors=[401, 403, 429])
 def login(data: dict) -> tokens.TokenPair:
     """Log in with email and password: starts a session and returns its access and refresh tokens.
 
-    Rate limited per client address, and per account on failed attempts.
+    Rate limited per client address, and per account on failed attempts. With `REQUIRE_VERIFIED_EMAIL`,
+    an account whose email is not verified yet is refused (403) once its password is right.
     """
     succeeded = login_throttle.reserve(data["email"])
     user = accounts.authenticate(
@@ -52,6 +57,8 @@ def login(data: dict) -> tokens.TokenPair:
     if user is None:
         raise Unauthorized("Invalid email or password")
     succeeded()
+    if current_settings().require_verified_email and not user.email_verified:
+        raise Forbidden(EMAIL_NOT_VERIFIED)
     return tokens.start_session(user.id, ip_address=client_ip(), user_agent=request.user_agent.string)
 
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, request
-from flask_jwt_extended import get_jwt_identity
+from flask import Blueprint
 
 from movies_auth.extensions import current_settings, limiter
 from movies_auth.guards import callers_session, owner_required
@@ -45,29 +44,12 @@ def get_user(user: User) -> User:
     return user
 
 
-def _keeps_the_email() -> bool:
-    return "email" not in request.get_json(silent=True)
-
-
-# A new email answers 409 when another account holds it: each try tells whether an address is registered.
 @bp.patch("/<user_id>")
 @owner_required(services=user_api_services)
 @accepts(UserUpdateSchema)
-@responds(200, UserSchema, errors=[409, 429])
-@limiter.limit(
-    lambda: current_settings().email_change_rate_limit_per_account,
-    key_func=get_jwt_identity,
-    scope="email-change-account",
-    exempt_when=_keeps_the_email,
-)
-@limiter.limit(
-    lambda: current_settings().email_change_rate_limit_per_ip,
-    key_func=client_ip,
-    scope="email-change-ip",
-    exempt_when=_keeps_the_email,
-)
+@responds(200, UserSchema)
 def update_user(user: User, data: dict) -> User:
-    """Change an account's email or names; any other field is refused."""
+    """Change an account's names; any other field is refused (the email changes by POST /users/{user_id}/email)."""
     return accounts.update_user(user, data)
 
 
