@@ -3,7 +3,8 @@ under cProfile (CPU time), cache warm, for the rows `make bench` measures.
 
     DATABASE_URL=... REDIS_URL=... python bench/profile_movies.py [--requests 3000] [--top 30]
 
-movies_auth is played by the test suite's stub (a subscriber's answer is then cached as in production);
+movies_auth is played by the test suite's stub, publishing the key the subscriber's token is signed with (the
+token is then verified and movies_auth's answer cached as in production);
 log lines go to /dev/null through the service's own logging set-up. Without DATABASE_URL, a demo catalogue
 is made in a scratch SQLite file.
 """
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import cProfile
 import io
 import json
@@ -25,6 +25,9 @@ import time
 import uuid
 from pathlib import Path
 
+import jwt
+from cryptography.hazmat.primitives.asymmetric import rsa
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "tests"), str(REPO / "movies_async_api/tests")]
 
@@ -34,13 +37,13 @@ from support import StubAuth  # noqa: E402 (the test suite's stand-in for movies
 from movies_async_api import create_app  # noqa: E402
 
 
-def unsigned_token(subject: str) -> str:
-    """A token whose claims the API reads (local verification is off here; the stub says it holds pro_read)."""
-
-    def part(value: dict) -> str:
-        return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
-
-    return f"{part({'alg': 'none'})}.{part({'sub': subject, 'exp': int(time.time()) + 3600})}.signature"
+def signed_token(stub: StubAuth) -> str:
+    """A subscriber's token signed with a key the stub publishes, so the API verifies it as in production."""
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(private.public_key()))
+    stub.jwks = {"keys": [{**public, "kid": "profile", "alg": "RS256", "use": "sig"}]}
+    claims = {"sub": str(uuid.uuid4()), "type": "access", "exp": int(time.time()) + 3600, "jti": uuid.uuid4().hex}
+    return jwt.encode(claims, private, algorithm="RS256", headers={"kid": "profile"})
 
 
 async def request(app, path: str, query: str, headers: list[tuple[bytes, bytes]]) -> tuple[int, bytes]:
@@ -118,14 +121,15 @@ async def main(options: argparse.Namespace) -> None:
     subprocess.run([str(Path(sys.executable).with_name("movies-api")), "demo", "--films", "1000"], env=env,
                    check=True, capture_output=True)  # fmt: skip
     stub = StubAuth()
+    token = signed_token(stub)
     sys.stderr = open(os.devnull, "w")
     settings = Settings(
         _env_file=None, app_env="testing", instance_path=scratch, database_url=database_url,
         redis_url=os.environ.get("REDIS_URL"), auth_service_url=stub.url, auth_service_secret="profile",  # noqa: S106 (the stub takes any)
-        auth_verify_tokens_locally=False, log_level="INFO",
+        log_level="INFO",
     )  # fmt: skip
     app = create_app(settings)
-    subscriber = [(b"authorization", f"Bearer {unsigned_token(str(uuid.uuid4()))}".encode())]
+    subscriber = [(b"authorization", f"Bearer {token}".encode())]
     try:
         async with app.router.lifespan_context(app):
             await asyncio.sleep(0.2)  # the background tasks settle
