@@ -50,13 +50,15 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.films = FilmService(engine)
     app.state.genres = GenreService(engine)
     app.state.persons = PersonService(engine)
-    listener = asyncio.create_task(follow_catalogue_changes(redis, app.state.local_answers))
+    answers = app.state.local_answers
+    listeners = [asyncio.create_task(follow_catalogue_changes(redis, answers))] if answers.enabled else []
     await auth.start()
     try:
         yield
     finally:
-        listener.cancel()
-        await asyncio.gather(listener, return_exceptions=True)
+        for listener in listeners:
+            listener.cancel()
+        await asyncio.gather(*listeners, return_exceptions=True)
         await auth.aclose()
         await redis.aclose()
         await engine.dispose()

@@ -72,4 +72,6 @@ def _aliases_of(parameter: dict) -> list[dict]:
     if parameter["in"] != "query" or name not in PRACTICUM_ALIASES:
         return []
     described = f"The Practicum API's name for `{name}`; give one or the other."
-    return [parameter | {"name": PRACTICUM_ALIASES[name], "description": described}]
+    # No default: a client that fills in defaults (Swagger UI does) would otherwise send both names.
+    schema = {key: value for key, value in parameter["schema"].items() if key != "default"}
+    return [parameter | {"name": PRACTICUM_ALIASES[name], "description": described, "schema": schema}]

@@ -29,7 +29,7 @@ class AnswerFastPath:
             await self.app(scope, receive, send)
             return
         answers: LocalAnswers = scope["app"].state.local_answers
-        if answers.listening:
+        if answers.serving:
             try:
                 caller = await identify_once(Request(scope, receive))
             except HTTPException:

@@ -57,9 +57,14 @@ class LocalAnswers:
             maxsize=max(max_bytes, 1), ttl=ttl, timer=clock, getsizeof=lambda answer: answer.size
         )
 
+    @property
+    def serving(self) -> bool:
+        """Whether answers are kept and may be sent: turned on, and hearing of catalogue changes."""
+        return self.enabled and self.listening
+
     def get(self, key: AnswerKey) -> StoredAnswer | None:
         """The stored answer, or None."""
-        if not self.listening:
+        if not self.serving:
             return None
         return self._entries.get(key)
 
@@ -67,7 +72,7 @@ class LocalAnswers:
         self, key: AnswerKey, status: int, headers: list[tuple[bytes, bytes]], body: bytes, generation: int
     ) -> None:
         """Keep an answer computed while the cache was at `generation`; one larger than the bound is not kept."""
-        if not (self.enabled and self.listening) or generation != self.generation:
+        if not self.serving or generation != self.generation:
             return
         size = len(key[1]) + len(key[2]) + sum(len(n) + len(v) for n, v in headers) + len(body) + ENTRY_OVERHEAD_BYTES
         if size <= self._entries.maxsize:
