@@ -140,6 +140,7 @@ def empty_response_cache(request: pytest.FixtureRequest) -> None:
     if "client" in request.fixturenames:
         test_client: TestClient = request.getfixturevalue("client")
         test_client.portal.call(test_client.app.state.cache.redis.flushdb)
+        test_client.app.state.local_answers.clear()
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import version
@@ -13,8 +14,10 @@ from movies_async_api.api.routes import health, index
 from movies_async_api.cache import ResponseCache
 from movies_async_api.clients import connect_auth, connect_redis
 from movies_async_api.database import create_engine
-from movies_async_api.docs import OPENAPI_URL, document_optional_auth, mount_docs
+from movies_async_api.docs import OPENAPI_URL, document_optional_auth, document_query_aliases, mount_docs
 from movies_async_api.errors import register_error_handlers
+from movies_async_api.fast_path import AnswerFastPath
+from movies_async_api.local_answers import LocalAnswers, follow_catalogue_changes
 from movies_async_api.logging_setup import configure_logging
 from movies_async_api.request_context import RequestContextMiddleware
 from movies_async_api.services.films import FilmService
@@ -40,14 +43,22 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     auth = connect_auth(settings)
     app.state.engine = engine
     app.state.cache = ResponseCache(redis, settings.response_cache_ttl)
+    # No answer is kept in memory when none is kept in Redis.
+    local_ttl = settings.response_local_cache_ttl if settings.response_cache_ttl else 0
+    app.state.local_answers = LocalAnswers(local_ttl, settings.response_local_cache_bytes)
     app.state.auth = auth
     app.state.films = FilmService(engine)
     app.state.genres = GenreService(engine)
     app.state.persons = PersonService(engine)
+    answers = app.state.local_answers
+    listeners = [asyncio.create_task(follow_catalogue_changes(redis, answers))] if answers.enabled else []
     await auth.start()
     try:
         yield
     finally:
+        for listener in listeners:
+            listener.cancel()
+        await asyncio.gather(*listeners, return_exceptions=True)
         await auth.aclose()
         await redis.aclose()
         await engine.dispose()
@@ -72,6 +83,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(index.router)
     mount_docs(app)
     document_optional_auth(app)
+    document_query_aliases(app)
+    # Inside the request context, so that a fast answer carries its request id and is logged like any other.
+    app.add_middleware(AnswerFastPath)
     app.add_middleware(RequestContextMiddleware)
     register_error_handlers(app)
     return app

@@ -39,10 +39,12 @@ class ResponseCache:
             logger.warning("response cache unavailable: %s", error)
 
     async def clear(self) -> int:
-        """Drop every cached answer, e.g. after the catalogue changed; returns how many."""
+        """Drop every cached answer, e.g. after the catalogue changed, and tell every worker to drop its own
+        copies; returns how many were dropped here."""
         dropped = 0
         async for batch in _batches(self.redis.scan_iter(match=f"{redis_keys.RESPONSE_PREFIX}*", count=1000)):
             dropped += await self.redis.unlink(*batch)
+        await self.redis.publish(redis_keys.CATALOGUE_CHANGED, "cleared")
         return dropped
 
 

@@ -9,6 +9,8 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
+from movies_async_api.schemas import PRACTICUM_ALIASES
+
 DOCS_URL = "/api/openapi"
 OPENAPI_URL = "/api/openapi.json"
 ASSETS_URL = f"{DOCS_URL}/static"
@@ -44,3 +46,32 @@ def document_optional_auth(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def document_query_aliases(app: FastAPI) -> None:
+    """List each query parameter's Practicum alias (`page[number]` for `page_number`, ...) beside it in the spec."""
+    build = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            for operations in build()["paths"].values():
+                for operation in operations.values():
+                    if "parameters" in operation:
+                        operation["parameters"] = [
+                            named
+                            for parameter in operation["parameters"]
+                            for named in (parameter, *_aliases_of(parameter))
+                        ]
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _aliases_of(parameter: dict) -> list[dict]:
+    name = parameter["name"]
+    if parameter["in"] != "query" or name not in PRACTICUM_ALIASES:
+        return []
+    described = f"The Practicum API's name for `{name}`; give one or the other."
+    # No default: a client that fills in defaults (Swagger UI does) would otherwise send both names.
+    schema = {key: value for key, value in parameter["schema"].items() if key != "default"}
+    return [parameter | {"name": PRACTICUM_ALIASES[name], "description": described, "schema": schema}]

@@ -6,7 +6,7 @@ import enum
 import uuid
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StringConstraints
 
 from movies_async_api.models import Role
 from movies_async_api.search import MAX_QUERY_LENGTH
@@ -14,6 +14,14 @@ from movies_async_api.search import MAX_QUERY_LENGTH
 MAX_PAGE_SIZE = 100
 # Deep enough for any real browsing; bounded so an offset can never overflow the database.
 MAX_PAGE_NUMBER = 10_000
+# The names the Practicum task (and clients written against it) give some query parameters; each is accepted
+# in place of ours and documented in the spec beside it.
+PRACTICUM_ALIASES = {"page_number": "page[number]", "page_size": "page[size]", "genre": "filter[genre]"}
+
+
+def _also(name: str) -> AliasChoices:
+    """Our parameter name, or its Practicum alias."""
+    return AliasChoices(name, PRACTICUM_ALIASES[name])
 
 
 class FilmSort(enum.StrEnum):
@@ -23,9 +31,17 @@ class FilmSort(enum.StrEnum):
     TITLE_DESC = "-title"
 
 
-class Page(BaseModel):
-    page_number: int = Field(default=1, ge=1, le=MAX_PAGE_NUMBER, description="1 is the first page")
-    page_size: int = Field(default=50, ge=1, le=MAX_PAGE_SIZE)
+class QueryParams(BaseModel):
+    """A route's query parameters; any other is refused (422 naming it) rather than silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Page(QueryParams):
+    page_number: int = Field(
+        default=1, ge=1, le=MAX_PAGE_NUMBER, validation_alias=_also("page_number"), description="1 is the first page"
+    )
+    page_size: int = Field(default=50, ge=1, le=MAX_PAGE_SIZE, validation_alias=_also("page_size"))
 
     @property
     def offset(self) -> int:
@@ -35,7 +51,9 @@ class Page(BaseModel):
 
 class FilmListParams(Page):
     sort: FilmSort = Field(default=FilmSort.RATING_DESC, description="A leading `-` sorts descending")
-    genre: uuid.UUID | None = Field(default=None, description="Only films of this genre")
+    genre: uuid.UUID | None = Field(
+        default=None, validation_alias=_also("genre"), description="Only films of this genre"
+    )
 
 
 SearchText = Annotated[

@@ -25,6 +25,12 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(default=None, description="Unset: an in-process Redis (fakeredis)")
     redis_socket_timeout: float = Field(default=0.25, gt=0, description="Seconds; the cache is skipped past it")
     response_cache_ttl: int = Field(default=60, ge=0, description="Seconds an answer stays cached; 0 turns it off")
+    response_local_cache_ttl: float = Field(
+        default=1.0, ge=0, description="Seconds a worker also keeps an answer in its own memory; 0 turns it off"
+    )
+    response_local_cache_bytes: int = Field(
+        default=32 * 2**20, ge=0, description="Bytes of answers one worker keeps in memory at most; 0 turns it off"
+    )
 
     auth_service_url: str = Field(default="http://127.0.0.1:5000", description="Where movies_auth answers")
     auth_connect_timeout: float = Field(default=0.25, gt=0, description="Seconds")

@@ -12,6 +12,7 @@ from pydantic import BaseModel, TypeAdapter
 
 from movies_async_api import redis_keys
 from movies_async_api.access import ANONYMOUS, DEGRADED, PRO_PERMISSION, Access, Caller
+from movies_async_api.local_answers import answer_key
 from movies_async_api.request_context import current_request_id, mark_auth_degraded
 from movies_async_api.services.films import FilmService
 from movies_async_api.services.genres import GenreService
@@ -50,18 +51,43 @@ def _unauthorized(detail: str) -> HTTPException:
     return HTTPException(status.HTTP_401_UNAUTHORIZED, detail, headers={"WWW-Authenticate": "Bearer"})
 
 
-CallerDep = Annotated[Caller, Depends(current_caller)]
+# Where the request's state keeps the outcome of identifying its caller: a Caller, or the refusal to raise.
+_IDENTIFIED = "caller"
 
 
-def _films(request: Request) -> FilmService:
+async def identify_once(request: Request) -> Caller:
+    """`current_caller`, remembered for the rest of the request (the fast path asks before the route does)."""
+    state = request.scope.setdefault("state", {})
+    if _IDENTIFIED not in state:
+        try:
+            state[_IDENTIFIED] = await current_caller(request, await _bearer(request))
+        except HTTPException as refusal:
+            state[_IDENTIFIED] = refusal
+    outcome = state[_IDENTIFIED]
+    if isinstance(outcome, HTTPException):
+        raise outcome
+    return outcome
+
+
+async def _request_caller(
+    request: Request, _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Caller:
+    # `_bearer` stays a dependency so that the spec documents the bearer token.
+    return await identify_once(request)
+
+
+CallerDep = Annotated[Caller, Depends(_request_caller)]
+
+
+async def _films(request: Request) -> FilmService:
     return request.app.state.films
 
 
-def _genres(request: Request) -> GenreService:
+async def _genres(request: Request) -> GenreService:
     return request.app.state.genres
 
 
-def _persons(request: Request) -> PersonService:
+async def _persons(request: Request) -> PersonService:
     return request.app.state.persons
 
 
@@ -71,24 +97,32 @@ PersonsDep = Annotated[PersonService, Depends(_persons)]
 
 
 class CachedAnswer:
-    """Answers from the response cache, keyed by access level, path and validated parameters."""
+    """Answers from the response cache, keyed by access level, path and validated parameters; the whole answer
+    is then kept in this worker's memory too, for the fast path to send as it is."""
 
-    def __init__(self, request: Request, caller: CallerDep) -> None:
+    def __init__(self, request: Request, caller: Caller) -> None:
         self.request = request
         self.caller = caller
 
-    async def __call__(
-        self, params: BaseModel | None, shape: TypeAdapter, produce: Callable[[], Awaitable[Any]]
-    ) -> Response:
+    async def __call__(self, params: BaseModel, shape: TypeAdapter, produce: Callable[[], Awaitable[Any]]) -> Response:
         """The cached body for this request, or `produce()`'s result, serialized and cached."""
-        cache = self.request.app.state.cache
-        values = params.model_dump(mode="json") if params is not None else {}
-        key = redis_keys.response(self.caller.access, self.request.url.path, values)
-        body = await cache.get(key)
+        state = self.request.app.state
+        generation = state.local_answers.generation
+        path = self.request.url.path
+        key = redis_keys.response(self.caller.access, path, params.model_dump(mode="json"))
+        body = await state.cache.get(key)
         if body is None:
             body = shape.dump_json(await produce())
-            await cache.put(key, body)
-        return Response(body, media_type="application/json")
+            await state.cache.put(key, body)
+        response = Response(body, media_type="application/json")
+        local_key = answer_key(self.caller.access, self.request.scope["path"], self.request.scope["query_string"])
+        state.local_answers.put(local_key, response.status_code, response.raw_headers, body, generation)
+        return response
 
 
-AnswerDep = Annotated[CachedAnswer, Depends()]
+async def _cached_answer(request: Request, caller: CallerDep) -> CachedAnswer:
+    # Every dependency is async: FastAPI runs a sync one (a class's __init__ too) on a worker thread.
+    return CachedAnswer(request, caller)
+
+
+AnswerDep = Annotated[CachedAnswer, Depends(_cached_answer)]

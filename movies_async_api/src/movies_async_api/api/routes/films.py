@@ -10,7 +10,7 @@ from pydantic import TypeAdapter
 
 from movies_async_api.access import PRO_PERMISSION, PUBLIC_RATING_LIMIT, may_see
 from movies_async_api.api.deps import AnswerDep, CallerDep, FilmsDep
-from movies_async_api.schemas import FilmDetail, FilmListParams, FilmShort, Problem, SearchParams
+from movies_async_api.schemas import FilmDetail, FilmListParams, FilmShort, Problem, QueryParams, SearchParams
 
 router = APIRouter(prefix="/films", tags=["films"])
 
@@ -35,12 +35,14 @@ async def search_films(
 
 
 @router.get(
-    "/{film_id}",
+    "/{film_id:uuid}",
     response_model=FilmDetail,
     summary="One film with its genres and people",
     responses={403: {"model": Problem, "description": "Rated above 7.0, for `pro_read` only"}, 404: {"model": Problem}},
 )
-async def film_detail(film_id: uuid.UUID, caller: CallerDep, films: FilmsDep, answer: AnswerDep) -> Response:
+async def film_detail(
+    film_id: uuid.UUID, params: Annotated[QueryParams, Query()], caller: CallerDep, films: FilmsDep, answer: AnswerDep
+) -> Response:
     """The film in full, when the caller may see it."""
 
     async def produce() -> FilmDetail:
@@ -52,4 +54,4 @@ async def film_detail(film_id: uuid.UUID, caller: CallerDep, films: FilmsDep, an
             raise HTTPException(status.HTTP_403_FORBIDDEN, detail)
         return film
 
-    return await answer(None, FILM_DETAIL, produce)
+    return await answer(params, FILM_DETAIL, produce)

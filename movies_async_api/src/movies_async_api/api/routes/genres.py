@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Response, status
+from fastapi import APIRouter, HTTPException, Query, Response, status
 from pydantic import TypeAdapter
 
 from movies_async_api.api.deps import AnswerDep, GenresDep
-from movies_async_api.schemas import Genre, Problem
+from movies_async_api.schemas import Genre, Problem, QueryParams
 
 router = APIRouter(prefix="/genres", tags=["genres"])
 
@@ -17,13 +18,15 @@ GENRE = TypeAdapter(Genre)
 
 
 @router.get("", response_model=list[Genre], summary="Every genre, by name")
-async def list_genres(genres: GenresDep, answer: AnswerDep) -> Response:
+async def list_genres(params: Annotated[QueryParams, Query()], genres: GenresDep, answer: AnswerDep) -> Response:
     """All genres; use a genre's uuid to filter `/films`."""
-    return await answer(None, GENRE_LIST, genres.all)
+    return await answer(params, GENRE_LIST, genres.all)
 
 
-@router.get("/{genre_id}", response_model=Genre, summary="One genre", responses={404: {"model": Problem}})
-async def genre_detail(genre_id: uuid.UUID, genres: GenresDep, answer: AnswerDep) -> Response:
+@router.get("/{genre_id:uuid}", response_model=Genre, summary="One genre", responses={404: {"model": Problem}})
+async def genre_detail(
+    genre_id: uuid.UUID, params: Annotated[QueryParams, Query()], genres: GenresDep, answer: AnswerDep
+) -> Response:
     """The genre with this uuid."""
 
     async def produce() -> Genre:
@@ -31,4 +34,4 @@ async def genre_detail(genre_id: uuid.UUID, genres: GenresDep, answer: AnswerDep
             raise HTTPException(status.HTTP_404_NOT_FOUND, "Genre not found")
         return genre
 
-    return await answer(None, GENRE, produce)
+    return await answer(params, GENRE, produce)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Query, Response, status
 from pydantic import TypeAdapter
 
 from movies_async_api.api.deps import AnswerDep, CallerDep, PersonsDep
-from movies_async_api.schemas import FilmShort, Person, Problem, SearchParams
+from movies_async_api.schemas import FilmShort, Person, Problem, QueryParams, SearchParams
 
 router = APIRouter(prefix="/persons", tags=["persons"])
 
@@ -27,8 +27,14 @@ async def search_persons(
     return await answer(params, PERSON_LIST, lambda: persons.search(caller.access, params))
 
 
-@router.get("/{person_id}", response_model=Person, summary="One person", responses={404: {"model": Problem}})
-async def person_detail(person_id: uuid.UUID, caller: CallerDep, persons: PersonsDep, answer: AnswerDep) -> Response:
+@router.get("/{person_id:uuid}", response_model=Person, summary="One person", responses={404: {"model": Problem}})
+async def person_detail(
+    person_id: uuid.UUID,
+    params: Annotated[QueryParams, Query()],
+    caller: CallerDep,
+    persons: PersonsDep,
+    answer: AnswerDep,
+) -> Response:
     """The person, with their films and roles."""
 
     async def produce() -> Person:
@@ -36,13 +42,22 @@ async def person_detail(person_id: uuid.UUID, caller: CallerDep, persons: Person
             raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_FOUND)
         return person
 
-    return await answer(None, PERSON, produce)
+    return await answer(params, PERSON, produce)
 
 
 @router.get(
-    "/{person_id}/film", response_model=list[FilmShort], summary="A person's films", responses={404: {"model": Problem}}
+    "/{person_id:uuid}/film",
+    response_model=list[FilmShort],
+    summary="A person's films",
+    responses={404: {"model": Problem}},
 )
-async def person_films(person_id: uuid.UUID, caller: CallerDep, persons: PersonsDep, answer: AnswerDep) -> Response:
+async def person_films(
+    person_id: uuid.UUID,
+    params: Annotated[QueryParams, Query()],
+    caller: CallerDep,
+    persons: PersonsDep,
+    answer: AnswerDep,
+) -> Response:
     """The films of the person, best rated first."""
 
     async def produce() -> list[FilmShort]:
@@ -50,4 +65,4 @@ async def person_films(person_id: uuid.UUID, caller: CallerDep, persons: Persons
             raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_FOUND)
         return films
 
-    return await answer(None, FILM_LIST, produce)
+    return await answer(params, FILM_LIST, produce)
