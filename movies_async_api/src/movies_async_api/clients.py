@@ -10,6 +10,7 @@ from redis.asyncio import Redis
 
 from movies_async_api.auth_client import AuthClient
 from movies_async_api.breaker import CircuitBreaker
+from movies_async_api.metrics import CountedAuthTransport
 from movies_async_api.public_keys import PublicKeys
 from movies_async_api.service_token import ServiceToken
 from movies_async_api.settings import Settings
@@ -33,7 +34,10 @@ def connect_auth(settings: Settings) -> AuthClient:
     http = httpx.AsyncClient(
         base_url=settings.auth_service_url,
         timeout=httpx.Timeout(settings.auth_read_timeout, connect=settings.auth_connect_timeout),
-        limits=httpx.Limits(max_connections=100, max_keepalive_connections=50),
+        # metrics: the transport counts each call to movies_auth by outcome (movies_api_auth_calls_total).
+        transport=CountedAuthTransport(
+            httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=100, max_keepalive_connections=50))
+        ),
     )
     breaker = CircuitBreaker("movies_auth", settings.auth_failure_threshold, settings.auth_cooldown)
     service_token = None

@@ -9,7 +9,7 @@ from fastapi import Depends, HTTPException, Request, Response, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, TypeAdapter
 
-from movies_async_api import redis_keys
+from movies_async_api import metrics, redis_keys
 from movies_async_api.access import Caller
 from movies_async_api.auth_client import InvalidToken
 from movies_async_api.request_context import current_request_id, mark_auth_degraded
@@ -30,10 +30,13 @@ async def current_caller(
     if credentials is None and "authorization" in request.headers:
         raise _unauthorized("The Authorization header must be 'Bearer <access token>'")
     token = credentials.credentials if credentials else None
+    auth = request.app.state.auth
     try:
-        caller = await request.app.state.auth.identify(token, current_request_id())
+        caller = await auth.identify(token, current_request_id())
     except InvalidToken as error:
         raise _unauthorized(error.detail) from None
+    finally:
+        metrics.observe_breaker(auth.breaker.state)  # metrics: the breaker's state after each identification
     if caller.degraded:
         mark_auth_degraded(request.scope["state"])
     return caller
@@ -78,6 +81,7 @@ class CachedAnswer:
         values = params.model_dump(mode="json") if params is not None else {}
         key = redis_keys.response(self.caller.access, self.request.url.path, values)
         body = await cache.get(key)
+        metrics.observe_cache_lookup(body is not None)  # metrics: response cache hits and misses
         if body is None:
             body = shape.dump_json(await produce())
             await cache.put(key, body)
