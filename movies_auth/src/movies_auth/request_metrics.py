@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 # Outcome by status per route; a status not listed is "rejected" (4xx) or "error" (5xx). A None outcome is
 # counted elsewhere: a 200 permission check is granted or denied, which only its body says.
 LOGIN_OUTCOMES = {"200": "success", "401": "invalid_credentials", "429": "throttled"}
-TOKEN_CHECK_OUTCOMES = {"200": "valid", "401": "invalid", "403": "forbidden"}
+TOKEN_CHECK_OUTCOMES = {"200": "valid", "401": "invalid", "422": "invalid", "403": "forbidden"}
 PERMISSION_CHECK_OUTCOMES = {"200": None, "401": "invalid_token", "403": "forbidden", "404": "unknown_user"}
 
 
