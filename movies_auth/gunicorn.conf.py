@@ -42,6 +42,7 @@ if os.environ.get("LOG_FORMAT", "").lower() == "json":
         "disable_existing_loggers": False,
         "formatters": {"json": {"()": "movies_auth.logging_setup.JsonFormatter"}},
         "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
+        "root": {"level": "INFO", "handlers": ["stderr"]},
         "loggers": {"gunicorn.error": {"level": "INFO", "handlers": ["stderr"], "propagate": False}},
     }
 

@@ -127,31 +127,39 @@ def running_platform(
     # As in compose: movies_auth registers the movies API's account from this variable at every start.
     service_secret = secrets.token_urlsafe(32)
 
-    auth_env = os.environ | {
-        "PATH": path,
-        "APP_ENV": "production",
-        "FLASK_APP": "movies_auth",
-        "INSTANCE_PATH": str(work / "auth-instance"),
-        "DATABASE_URL": fresh_database(database_url, f"{base}_{name}_auth"),
-        "REDIS_URL": fresh_redis(redis_url, redis_offsets[0]),
-        "JWT_KEYS_DIR": str(work / "auth-keys"),
-        "SERVICE_SECRET_MOVIES_API": service_secret,
-        "TRUSTED_PROXIES": "1",
-        "GUNICORN_BIND": f"127.0.0.1:{ports['auth']}",
-        "GUNICORN_WORKERS": "2",
-    } | (env or {})
-    movies_env = os.environ | {
-        "PATH": path,
-        "APP_ENV": "production",
-        "INSTANCE_PATH": str(work / "movies-instance"),
-        "DATABASE_URL": fresh_database(database_url, f"{base}_{name}_movies"),
-        "REDIS_URL": fresh_redis(redis_url, redis_offsets[1]),
-        "AUTH_SERVICE_URL": f"http://127.0.0.1:{ports['auth']}",
-        "AUTH_SERVICE_SECRET": service_secret,
-        "GUNICORN_BIND": f"127.0.0.1:{ports['movies']}",
-        "GUNICORN_WORKERS": "2",
-        "FORWARDED_ALLOW_IPS": "127.0.0.1",
-    } | (env or {})
+    auth_env = (
+        os.environ
+        | {
+            "PATH": path,
+            "APP_ENV": "production",
+            "FLASK_APP": "movies_auth",
+            "INSTANCE_PATH": str(work / "auth-instance"),
+            "DATABASE_URL": fresh_database(database_url, f"{base}_{name}_auth"),
+            "REDIS_URL": fresh_redis(redis_url, redis_offsets[0]),
+            "JWT_KEYS_DIR": str(work / "auth-keys"),
+            "SERVICE_SECRET_MOVIES_API": service_secret,
+            "TRUSTED_PROXIES": "1",
+            "GUNICORN_BIND": f"127.0.0.1:{ports['auth']}",
+            "GUNICORN_WORKERS": "2",
+        }
+        | (env or {})
+    )
+    movies_env = (
+        os.environ
+        | {
+            "PATH": path,
+            "APP_ENV": "production",
+            "INSTANCE_PATH": str(work / "movies-instance"),
+            "DATABASE_URL": fresh_database(database_url, f"{base}_{name}_movies"),
+            "REDIS_URL": fresh_redis(redis_url, redis_offsets[1]),
+            "AUTH_SERVICE_URL": f"http://127.0.0.1:{ports['auth']}",
+            "AUTH_SERVICE_SECRET": service_secret,
+            "GUNICORN_BIND": f"127.0.0.1:{ports['movies']}",
+            "GUNICORN_WORKERS": "2",
+            "FORWARDED_ALLOW_IPS": "127.0.0.1",
+        }
+        | (env or {})
+    )
     # The catalogue is loaded the way the README tells an operator to.
     practicum = work / "practicum_movies.sqlite"
     with closing(sqlite3.connect(practicum)) as source:

@@ -18,7 +18,17 @@ from conftest import REPO, require
 
 BASE, OVERRIDE, PROD = "docker-compose.yml", "docker-compose.override.yml", "docker-compose.prod.yml"
 ENV_EXAMPLE = REPO / ".env.prod.example"
-SERVICES = {"auth-db", "auth-redis", "movies-db", "movies-redis", "auth", "movies-api", "nginx", "prometheus", "grafana"}
+SERVICES = {
+    "auth-db",
+    "auth-redis",
+    "movies-db",
+    "movies-redis",
+    "auth",
+    "movies-api",
+    "nginx",
+    "prometheus",
+    "grafana",
+}
 # Development also runs Jaeger, to receive every trace.
 DEV_SERVICES = SERVICES | {"jaeger"}
 
