@@ -1,5 +1,6 @@
 """gunicorn settings for movies_async_api: `gunicorn -c gunicorn.conf.py movies_async_api.main:app`."""
 
+import glob
 import multiprocessing
 import os
 import shutil
@@ -25,9 +26,10 @@ _metrics_directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
 _own_metrics_directory = not _metrics_directory
 if _own_metrics_directory:
     _metrics_directory = os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="movies_async_api-metrics-")
-else:
-    shutil.rmtree(_metrics_directory, ignore_errors=True)
+else:  # only the files prometheus_client writes: the directory may hold anything else
     os.makedirs(_metrics_directory, exist_ok=True)
+    for _stale in glob.glob(os.path.join(_metrics_directory, "*.db")):
+        os.remove(_stale)
 
 # LOG_FORMAT=json: gunicorn's own lines (starting, booting a worker, a worker timing out) are JSON objects too.
 if os.environ.get("LOG_FORMAT", "").lower() == "json":

@@ -10,6 +10,7 @@ import gzip
 import json
 import os
 import re
+import runpy
 import signal
 import threading
 import time
@@ -314,3 +315,22 @@ def wait_for_workers(process, *, without: int, count: int = 2, timeout: float = 
                 return
         time.sleep(0.2)
     raise AssertionError(f"gunicorn did not replace worker {without}")
+
+
+@pytest.mark.parametrize("service", ["movies_auth", "movies_async_api"])
+def test_each_start_empties_the_metrics_directory_it_is_given_of_old_samples_only(tmp_path, monkeypatch, service):
+    (tmp_path / "counter_4242.db").write_bytes(b"stale samples of a previous start")
+    (tmp_path / "notes.txt").write_text("not prometheus_client's")
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    runpy.run_path(str(REPO / service / "gunicorn.conf.py"))
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["notes.txt"]
+
+
+@pytest.mark.parametrize("service", ["movies_auth", "movies_async_api"])
+def test_without_a_metrics_directory_each_start_makes_its_own_and_removes_it(monkeypatch, service):
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+    config = runpy.run_path(str(REPO / service / "gunicorn.conf.py"))
+    made = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    assert made.is_dir() and not any(made.iterdir())
+    config["on_exit"](None)
+    assert not made.exists()
