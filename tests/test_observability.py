@@ -228,7 +228,7 @@ def test_metrics_sum_both_workers_and_survive_a_worker_s_death(traced):
     base = service_url(traced.auth)
     before = samples(f"{base}/auth/metrics")
     for _ in range(40):  # a new connection each: gunicorn's two workers share them
-        assert httpx.get(f"{base}/auth/healthz").status_code == 200
+        assert httpx.get(f"{base}/auth/healthz", timeout=30).status_code == 200
     counted = samples(f"{base}/auth/metrics")
     route = {"method": "GET", "route": "/auth/healthz"}
     assert moved(before, counted, "http_requests_total", **route, status="200") == 40
@@ -282,7 +282,7 @@ def words_of(dashboard: dict) -> set[str]:
 
 
 def samples(url: str) -> dict[tuple[str, frozenset], float]:
-    response = httpx.get(url, timeout=10)
+    response = httpx.get(url, timeout=30)  # a worker gunicorn just started may still be importing
     assert response.status_code == 200
     return {
         (sample.name, frozenset(sample.labels.items())): sample.value
@@ -311,8 +311,11 @@ def wait_for_workers(process, *, without: int, count: int = 2, timeout: float = 
     while time.monotonic() < deadline:
         current = workers(process)
         if len(current) == count and without not in current:
-            if httpx.get(f"{service_url(process)}/auth/readyz", timeout=5).status_code == 200:  # not the route counted
-                return
+            try:
+                if httpx.get(f"{service_url(process)}/auth/readyz", timeout=30).status_code == 200:  # not counted here
+                    return
+            except httpx.HTTPError:
+                pass
         time.sleep(0.2)
     raise AssertionError(f"gunicorn did not replace worker {without}")
 
