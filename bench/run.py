@@ -47,6 +47,7 @@ from movies_auth.models import LoginAttempt, User  # noqa: E402
 from movies_auth.services.passwords import Passwords  # noqa: E402
 from movies_auth.services.sessions import new_generation, new_session_id  # noqa: E402
 from movies_auth.settings import Settings  # noqa: E402
+from otlp_sink import OtlpSink  # noqa: E402 (beside this script)
 
 from movies_auth import redis_keys  # noqa: E402
 
@@ -410,6 +411,9 @@ def main() -> None:
         "--workers", action="store_true", help="instead, measure the checks under each gunicorn worker setting"
     )
     parser.add_argument("--movies", action="store_true", help="only the movies API's rows (a shorter run)")
+    parser.add_argument(
+        "--observability-only", action="store_true", help="only the rows with metrics and tracing on against off"
+    )
     options = parser.parse_args()
 
     database_url, redis_url = os.environ.get("DATABASE_URL", ""), os.environ.get("REDIS_URL", "")
@@ -463,6 +467,15 @@ def main() -> None:
     if options.workers:
         compare_worker_settings(options, scratch, auth_env, auth_config, (auth, auth_url), (reference, reference_url))
         return
+    if options.observability_only:
+        with auth:
+            viewer, _ = _subscriber_and_superuser(f"{auth_url}/auth/api/v1")
+        Wrk(options, scratch, f"{reference_url}/reference")  # wrk must be there
+        rows = observability_rows(Wrk(options, scratch, ""), scratch, auth_env, auth_config, viewer)
+        for row in rows:
+            ratio = f"  {row.ratio:.3f} of off" if row.ratio else ""
+            print(f"{row.name:55} {row.requests_per_second:8.0f} req/s  p99 {row.p99_ms:6.2f} ms{ratio}")
+        return
     wrk = Wrk(options, scratch, f"{reference_url}/reference")
     page_wrk = Wrk(options, scratch, f"{page_reference_url}/reference")
     print("measuring; each row is a 2 s warm-up, then", options.duration, "s", flush=True)
@@ -474,6 +487,7 @@ def main() -> None:
         if not options.movies:
             rows += auth_rows(wrk, auth_url, viewer, root["headers"])
             rows.append(validation_during_password_guessing(wrk, f"{auth_url}/auth/api/v1", viewer))
+            rows += observability_rows(wrk, scratch, auth_env, auth_config, viewer)
         rows += movies_rows(page_wrk, movies_url, viewer)
         if options.scale:
             print("filling the stores to scale ...", flush=True)
@@ -528,6 +542,50 @@ def compare_worker_settings(
     path = RESULTS / f"workers-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.json"
     path.write_text(json.dumps({"machine": _machine(), "settings": results}, indent=2) + "\n")
     print(f"\nwritten to {path.relative_to(REPO)}")
+
+
+OBSERVED, UNOBSERVED = "metrics + tracing at 10 %", "metrics and tracing off"
+
+
+def observability_rows(wrk: Wrk, scratch: Path, auth_env: dict[str, str], config: Path, viewer: dict) -> list[Row]:
+    """Token validation and the warm permission check on two more servers of the same build and stores: one with
+    metrics on and tracing at 10 % (exporting to a local OTLP receiver), one with both off; measured in turn."""
+    untraced = {name: value for name, value in auth_env.items() if not name.startswith("OTEL_")}
+    sink = OtlpSink()
+    observed_env = untraced | {
+        "METRICS_ENABLED": "true",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": sink.url,
+        "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
+        "OTEL_TRACES_SAMPLER_ARG": "0.1",
+    }
+    unobserved_env = untraced | {"METRICS_ENABLED": "false"}
+    unobserved, unobserved_url = gunicorn("movies_auth unobserved", config, "movies_auth.wsgi:app", unobserved_env,
+                                          "/auth/healthz", scratch)  # fmt: skip
+    observed, observed_url = gunicorn("movies_auth observed", config, "movies_auth.wsgi:app", observed_env,
+                                      "/auth/healthz", scratch)  # fmt: skip
+    condition = quote(json.dumps({"any": ["pro_read"]}))
+    paths = {
+        "token validation": "/auth/api/v1/auth_token/validation",
+        "permission validation (warm)": f"/auth/api/v1/users/{viewer['uuid']}/combined_permissions/validation"
+        f"?permissions={condition}",
+    }
+    rows = []
+    with unobserved, observed:
+        for name, path in paths.items():
+            runs: dict[str, list[Row]] = {OBSERVED: [], UNOBSERVED: []}
+            for round_ in range(wrk.rounds):
+                # In turn, round by round: both see the same machine, however busy it is.
+                for label, url in ((UNOBSERVED, unobserved_url), (OBSERVED, observed_url)):
+                    runs[label].append(wrk.run(f"{name}, {label}", url + path, headers=viewer["headers"],
+                                               warm_up=round_ == 0))  # fmt: skip
+            off, on = (median_row(f"{name}, {label}", runs[label]) for label in (UNOBSERVED, OBSERVED))
+            on.reference_rps, on.reference_p99_ms = off.requests_per_second, off.p99_ms
+            rows += [off, on]
+    if not sink.exports:
+        raise RuntimeError("the traced server exported no spans to the local OTLP receiver")
+    print(f"  the traced server exported {sink.exports} batches, {sink.bytes / 1e6:.1f} MB", flush=True)
+    sink.shutdown()
+    return rows
 
 
 def _validation_during_logins(wrk: Wrk, api: str, viewer: dict) -> Row:
@@ -616,6 +674,11 @@ def targets(
             ),
             Target.at_most("login time / one argon2id hash", row["login (one at a time)"].p50_ms / hash_ms, 1.15),
         ]
+    checks += [
+        Target.at_least(f"{check}: {OBSERVED} / off, req/s", row[f"{check}, {OBSERVED}"].ratio, 0.95)
+        for check in ("token validation", "permission validation (warm)")
+        if f"{check}, {OBSERVED}" in row
+    ]
     checks += movies_targets(row)
     for at_scale in scaled:
         unscaled = row[at_scale.name.removesuffix(" @ scale")]
@@ -668,6 +731,7 @@ def report(references: list[Row], rows: list[Row], scaled: list[Row], hash_ms: f
         p99_ratio = f"{row.p99_ratio:>9.2f}" if row.p99_ratio is not None else ""
         print(f"{row.name:<{width}}  {row.connections:>5}  {row.requests_per_second:>9.0f}  {row.p50_ms:>8.2f}  "
               f"{row.p99_ms:>8.2f}  {row.errors:>6}  {ratio}  {p99_ratio:>9}  {row.note}")  # fmt: skip
+    print(f"(x ref of a row '..., {OBSERVED}': against the same check with {UNOBSERVED}, measured in turn)")
     print(f"\none argon2id hash at the configured parameters: {hash_ms:.1f} ms")
     signing.print_table(signatures)
     if bytes_per_session_record is not None:

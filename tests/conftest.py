@@ -16,7 +16,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
-from contextlib import closing
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -102,6 +102,16 @@ class Platform:
 
 @pytest.fixture(scope="session")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    with running_platform(tmp_path_factory.mktemp("platform"), "e2e", redis_offsets=(1, 0)) as started:
+        yield started
+
+
+@contextmanager
+def running_platform(
+    work: Path, name: str, *, redis_offsets: tuple[int, int], env: dict[str, str] | None = None
+) -> Iterator[Platform]:
+    """The platform on fresh stores: databases named after `name`, the Redis databases `redis_offsets` (auth, movies)
+    past REDIS_URL's, and `env` added to both services' environments."""
     nginx_binary = require("nginx")
     database_url, redis_url = os.environ.get("DATABASE_URL", ""), os.environ.get("REDIS_URL", "")
     if not database_url.startswith("postgresql") or not redis_url.startswith("redis"):
@@ -110,7 +120,6 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
         pytest.skip("the production shape needs real PostgreSQL and Redis: set DATABASE_URL and REDIS_URL")
 
     base = urlsplit(database_url).path.strip("/")
-    work = tmp_path_factory.mktemp("platform")
     prefix = world_readable_directory()
     cert = make_certificate(prefix / "certs")
     ports = {name: free_port() for name in ("auth", "movies", "http", "https")}
@@ -118,31 +127,39 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     # As in compose: movies_auth registers the movies API's account from this variable at every start.
     service_secret = secrets.token_urlsafe(32)
 
-    auth_env = os.environ | {
-        "PATH": path,
-        "APP_ENV": "production",
-        "FLASK_APP": "movies_auth",
-        "INSTANCE_PATH": str(work / "auth-instance"),
-        "DATABASE_URL": fresh_database(database_url, f"{base}_e2e_auth"),
-        "REDIS_URL": fresh_redis(redis_url, 1),
-        "JWT_KEYS_DIR": str(work / "auth-keys"),
-        "SERVICE_SECRET_MOVIES_API": service_secret,
-        "TRUSTED_PROXIES": "1",
-        "GUNICORN_BIND": f"127.0.0.1:{ports['auth']}",
-        "GUNICORN_WORKERS": "2",
-    }
-    movies_env = os.environ | {
-        "PATH": path,
-        "APP_ENV": "production",
-        "INSTANCE_PATH": str(work / "movies-instance"),
-        "DATABASE_URL": fresh_database(database_url, f"{base}_e2e_movies"),
-        "REDIS_URL": fresh_redis(redis_url, 0),
-        "AUTH_SERVICE_URL": f"http://127.0.0.1:{ports['auth']}",
-        "AUTH_SERVICE_SECRET": service_secret,
-        "GUNICORN_BIND": f"127.0.0.1:{ports['movies']}",
-        "GUNICORN_WORKERS": "2",
-        "FORWARDED_ALLOW_IPS": "127.0.0.1",
-    }
+    auth_env = (
+        os.environ
+        | {
+            "PATH": path,
+            "APP_ENV": "production",
+            "FLASK_APP": "movies_auth",
+            "INSTANCE_PATH": str(work / "auth-instance"),
+            "DATABASE_URL": fresh_database(database_url, f"{base}_{name}_auth"),
+            "REDIS_URL": fresh_redis(redis_url, redis_offsets[0]),
+            "JWT_KEYS_DIR": str(work / "auth-keys"),
+            "SERVICE_SECRET_MOVIES_API": service_secret,
+            "TRUSTED_PROXIES": "1",
+            "GUNICORN_BIND": f"127.0.0.1:{ports['auth']}",
+            "GUNICORN_WORKERS": "2",
+        }
+        | (env or {})
+    )
+    movies_env = (
+        os.environ
+        | {
+            "PATH": path,
+            "APP_ENV": "production",
+            "INSTANCE_PATH": str(work / "movies-instance"),
+            "DATABASE_URL": fresh_database(database_url, f"{base}_{name}_movies"),
+            "REDIS_URL": fresh_redis(redis_url, redis_offsets[1]),
+            "AUTH_SERVICE_URL": f"http://127.0.0.1:{ports['auth']}",
+            "AUTH_SERVICE_SECRET": service_secret,
+            "GUNICORN_BIND": f"127.0.0.1:{ports['movies']}",
+            "GUNICORN_WORKERS": "2",
+            "FORWARDED_ALLOW_IPS": "127.0.0.1",
+        }
+        | (env or {})
+    )
     # The catalogue is loaded the way docs/production.md tells an operator to.
     practicum = work / "practicum_movies.sqlite"
     with closing(sqlite3.connect(practicum)) as source:

@@ -18,7 +18,19 @@ from conftest import REPO, require
 
 BASE, OVERRIDE, PROD = "docker-compose.yml", "docker-compose.override.yml", "docker-compose.prod.yml"
 ENV_EXAMPLE = REPO / ".env.prod.example"
-SERVICES = {"auth-db", "auth-redis", "movies-db", "movies-redis", "auth", "movies-api", "nginx"}
+SERVICES = {
+    "auth-db",
+    "auth-redis",
+    "movies-db",
+    "movies-redis",
+    "auth",
+    "movies-api",
+    "nginx",
+    "prometheus",
+    "grafana",
+}
+# Development also runs Jaeger, to receive every trace.
+DEV_SERVICES = SERVICES | {"jaeger", "mailpit"}
 
 
 def filled_env_file(path: Path, *, without: str | None = None) -> Path:
@@ -67,7 +79,7 @@ def test_each_merge_is_valid_compose(tmp_path, files, needs_env):
     merged = tmp_path / "merged.yml"
     merged.write_text(done.stdout)
     validate_against_compose_spec(merged)
-    assert set(yaml.safe_load(done.stdout)["services"]) == SERVICES | ({"mailpit"} if OVERRIDE in files else set())
+    assert set(yaml.safe_load(done.stdout)["services"]) == (DEV_SERVICES if OVERRIDE in files else SERVICES)
 
 
 def variables_of_the_example() -> list[str]:

@@ -73,12 +73,14 @@ MATRIX = [
     ("POST", f"{API}/roles/reviewer/permissions", {"name": "permissions_admin"}, ADMINS),
     ("DELETE", f"{API}/roles/reviewer/permissions/early_access", None, ADMINS),
 ]
-# Routes anyone may call by design: their body is the credential, or they are the docs.
+# Routes anyone may call by design: their body is the credential, they are the docs, or they are the monitoring
+# network's (nginx does not route /auth/metrics: tests/test_nginx_observability.py).
 PUBLIC = {
     "tokens.login", "users.register", "service_tokens.service_token", "health.readyz",
     "account_email.request_verification", "account_email.confirm_verification",
     "account_email.request_password_reset", "account_email.confirm_password_reset",
     "account_email.confirm_email_change",
+    "metrics.scrape",
     "flasgger.apidocs", "flasgger.apispec", "flasgger.static", "flasgger.oauth_redirect", "flasgger.<lambda>",
     "static",
 }  # fmt: skip

@@ -9,14 +9,16 @@ from importlib.metadata import version
 
 from fastapi import FastAPI
 
+from movies_async_api import tracing
 from movies_async_api.api.router import api_router
-from movies_async_api.api.routes import health, index
+from movies_async_api.api.routes import health, index, metrics
 from movies_async_api.cache import ResponseCache
 from movies_async_api.clients import connect_auth, connect_redis
 from movies_async_api.database import create_engine
 from movies_async_api.docs import OPENAPI_URL, document_optional_auth, document_query_aliases, mount_docs
 from movies_async_api.errors import register_error_handlers
 from movies_async_api.fast_path import AnswerFastPath
+from movies_async_api.http_metrics import HttpMetricsMiddleware
 from movies_async_api.local_answers import LocalAnswers, follow_catalogue_changes
 from movies_async_api.logging_setup import configure_logging
 from movies_async_api.request_context import RequestContextMiddleware
@@ -39,6 +41,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Open the database pool, Redis and the auth client for the app's life, and close them after."""
     settings: Settings = app.state.settings
     engine = create_engine(settings)
+    tracing.instrument_engine(engine)
     redis = connect_redis(settings)
     auth = connect_auth(settings)
     app.state.engine = engine
@@ -67,7 +70,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the movies API; settings default to the environment's."""
     settings = settings or Settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     app = FastAPI(
         title="Movies API",
         version=version("movies-async-api"),
@@ -81,11 +84,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api_router, prefix="/api/v1")
     app.include_router(health.router, prefix="/api")
     app.include_router(index.router)
+    app.include_router(metrics.router, prefix="/api")
     mount_docs(app)
     document_optional_auth(app)
     document_query_aliases(app)
-    # Inside the request context, so that a fast answer carries its request id and is logged like any other.
+    # Inside the request context, so that a fast answer carries its request id and is logged like any other; and
+    # inside the metrics, so that it is counted under its route like any other.
     app.add_middleware(AnswerFastPath)
+    if settings.metrics_enabled:
+        app.add_middleware(HttpMetricsMiddleware)
     app.add_middleware(RequestContextMiddleware)
     register_error_handlers(app)
+    # Outermost, so the server span encloses the request id's scope and the access line carries its ids.
+    tracing.instrument_app(app)
     return app

@@ -8,6 +8,7 @@ from fakeredis import FakeAsyncRedis
 from movies_auth_client import AsyncAuthClient
 from redis.asyncio import Redis
 
+from movies_async_api.metrics import AuthCallMetrics
 from movies_async_api.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -43,5 +44,6 @@ def connect_auth(settings: Settings) -> AsyncAuthClient:
         failure_threshold=settings.auth_failure_threshold,
         cooldown=settings.auth_cooldown,
         verify_locally=settings.auth_verify_tokens_locally,
+        observer=AuthCallMetrics(),
         **credentials,
     )

@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from cachetools import TTLCache
 from redis.asyncio import Redis
@@ -37,12 +38,13 @@ def answer_key(access: Access, path: str, query_string: bytes) -> AnswerKey:
 
 @dataclass(frozen=True, slots=True)
 class StoredAnswer:
-    """A whole answer as the route sent it: status, raw headers and body bytes."""
+    """A whole answer as the route sent it: status, raw headers and body bytes; and the route that made it."""
 
     status: int
     headers: tuple[tuple[bytes, bytes], ...]
     body: bytes
     size: int
+    route: Any = None
 
 
 class LocalAnswers:
@@ -69,14 +71,20 @@ class LocalAnswers:
         return self._entries.get(key)
 
     def put(
-        self, key: AnswerKey, status: int, headers: list[tuple[bytes, bytes]], body: bytes, generation: int
+        self,
+        key: AnswerKey,
+        status: int,
+        headers: list[tuple[bytes, bytes]],
+        body: bytes,
+        generation: int,
+        route: Any = None,
     ) -> None:
         """Keep an answer computed while the cache was at `generation`; one larger than the bound is not kept."""
         if not self.serving or generation != self.generation:
             return
         size = len(key[1]) + len(key[2]) + sum(len(n) + len(v) for n, v in headers) + len(body) + ENTRY_OVERHEAD_BYTES
         if size <= self._entries.maxsize:
-            self._entries[key] = StoredAnswer(status, tuple(headers), body, size)
+            self._entries[key] = StoredAnswer(status, tuple(headers), body, size, route)
 
     def clear(self) -> None:
         """Forget every answer (the catalogue changed, or a change may have gone unheard)."""

@@ -12,6 +12,8 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUEST_ID_HEADER = "X-Request-Id"
+# Where the ASGI scope keeps the request's id once decided.
+REQUEST_ID_SCOPE_KEY = "movies_api.request_id"
 AUTH_DEGRADED_HEADER = "X-Auth-Degraded"
 # Only ids that are safe to log and to pass on; anything else is replaced by one of ours.
 _ACCEPTABLE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:@+=-]{1,128}")
@@ -23,6 +25,16 @@ access_logger = logging.getLogger("movies_async_api.access")
 def current_request_id() -> str:
     """The id of the request being served, or `-` outside one."""
     return _request_id.get()
+
+
+def request_id_of(scope: Scope) -> str:
+    """The request's id: the client's `X-Request-Id` when it is a plain short token, else a new one; decided once."""
+    request_id = scope.get(REQUEST_ID_SCOPE_KEY)
+    if request_id is None:
+        incoming = next((value for name, value in scope["headers"] if name == b"x-request-id"), b"").decode("latin-1")
+        request_id = incoming if _ACCEPTABLE_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+        scope[REQUEST_ID_SCOPE_KEY] = request_id
+    return request_id
 
 
 def mark_auth_degraded(scope_state: dict) -> None:
@@ -49,8 +61,7 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = next((value for name, value in scope["headers"] if name == b"x-request-id"), b"").decode("latin-1")
-        request_id = incoming if _ACCEPTABLE_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+        request_id = request_id_of(scope)
         token = _request_id.set(request_id)
         state = scope.setdefault("state", {})
         started = time.perf_counter()

@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     )
 
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR")
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="json: every log line one JSON object, with the request, trace and span ids"
+    )
+    metrics_enabled: bool = Field(default=True, description="Count requests for GET /api/metrics (Prometheus)")
 
     @field_validator("auth_service_url")
     @classmethod

@@ -7,20 +7,33 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response
+from flask import Flask, Response, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from movies_auth import apidocs, errors, redis_keys, signing_keys
+from movies_auth import apidocs, errors, redis_keys, signing_keys, tracing
 from movies_auth.cli import register_commands
 from movies_auth.extensions import db, jwt, limiter, migrate, redis_store
 from movies_auth.fast_checks import FastChecks
 from movies_auth.logging_setup import configure_logging
-from movies_auth.request_context import RequestScope
+from movies_auth.request_context import ROUTE_ENVIRON_KEY, RequestScope
+from movies_auth.request_metrics import RequestMetrics
 from movies_auth.services import passwords, tokens
 from movies_auth.settings import Settings
-from movies_auth.views import account_email, checks, grants, health, index, keys, permissions, roles, sessions, users
+from movies_auth.views import (
+    account_email,
+    checks,
+    grants,
+    health,
+    index,
+    keys,
+    metrics,
+    permissions,
+    roles,
+    sessions,
+    users,
+)
 from movies_auth.views import tokens as token_views
 
 MIGRATIONS_DIRECTORY = Path(__file__).with_name("migrations")
@@ -49,11 +62,18 @@ class MoviesAuth(Flask):
         except TypeError:  # an unhashable callable
             return super().ensure_sync(func)
 
+    def full_dispatch_request(self) -> Response:
+        """Dispatch, having named the matched route's template for the metrics and the trace (`route_of`)."""
+        rule = request.url_rule
+        if rule is not None:
+            request.environ[ROUTE_ENVIRON_KEY] = rule.rule
+        return super().full_dispatch_request()
+
 
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the app from `settings` (by default, from the environment and `.env`)."""
     settings = settings or Settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
 
     instance_path = str(settings.instance_path.resolve()) if settings.instance_path else None
     app = MoviesAuth("movies_auth", instance_path=instance_path)
@@ -82,7 +102,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         permissions.bp,
         roles.bp,
     )
-    for blueprint in (*blueprints, grants.bp, keys.bp, health.bp, index.bp):
+    for blueprint in (*blueprints, grants.bp, keys.bp, health.bp, index.bp, metrics.bp):
         app.register_blueprint(blueprint)
     apidocs.init_app(app)
     register_commands(app)
@@ -91,9 +111,12 @@ def create_app(settings: Settings | None = None) -> Flask:
 
 
 def _wrap_wsgi_app(app: Flask, settings: Settings) -> None:
-    """Outermost first: proxy headers unwrapped, then the request id and access line, then the fast checks."""
+    """Outermost first: proxy headers unwrapped, the trace's server span, the request id and access line, the
+    request metrics, then the fast checks. The span encloses the access line, so that line carries its ids."""
     wsgi_app = FastChecks(app, app.wsgi_app) if settings.fast_checks else app.wsgi_app
-    app.wsgi_app = RequestScope(wsgi_app)
+    if settings.metrics_enabled:
+        wsgi_app = RequestMetrics(app, wsgi_app)
+    app.wsgi_app = tracing.instrument(app, RequestScope(wsgi_app))
     if settings.trusted_proxies:
         hops = settings.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)

@@ -23,6 +23,10 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 REQUEST_ID_HEADER = "X-Request-Id"
+# Where the WSGI environ keeps the request's id once decided, and the route template a fast path answered for.
+REQUEST_ID_ENVIRON_KEY = "movies_auth.request_id"
+ROUTE_ENVIRON_KEY = "movies_auth.route"
+UNMATCHED_ROUTE = "unmatched"
 # An incoming id is echoed into logs and headers, so only a short, plain token is trusted.
 _ACCEPTABLE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:@+=-]{1,128}")
 
@@ -36,6 +40,21 @@ _request_id: ContextVar[str] = ContextVar("request_id", default="-")
 def current_request_id() -> str:
     """The id of the request being served, or "-" outside a request."""
     return _request_id.get()
+
+
+def request_id_of(environ: WSGIEnvironment) -> str:
+    """The request's id: the client's `X-Request-Id` when it is a plain short token, else a new one; decided once."""
+    request_id = environ.get(REQUEST_ID_ENVIRON_KEY)
+    if request_id is None:
+        incoming = environ.get("HTTP_X_REQUEST_ID", "")
+        request_id = incoming if _ACCEPTABLE_REQUEST_ID.fullmatch(incoming) else secrets.token_hex(16)
+        environ[REQUEST_ID_ENVIRON_KEY] = request_id
+    return request_id
+
+
+def route_of(environ: WSGIEnvironment) -> str:
+    """The template of the route that answered (`/auth/api/v1/users/<user_id>`), or "unmatched": never the path."""
+    return environ.get(ROUTE_ENVIRON_KEY, UNMATCHED_ROUTE)
 
 
 def client_ip() -> str:
@@ -75,8 +94,7 @@ class RequestScope:
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         """Serve the request with its id set for every log line written meanwhile."""
         started = time.perf_counter()
-        incoming = environ.get("HTTP_X_REQUEST_ID", "")
-        request_id = incoming if _ACCEPTABLE_REQUEST_ID.fullmatch(incoming) else secrets.token_hex(16)
+        request_id = request_id_of(environ)
         status = "500"  # what the server answers if the app raises
 
         def start_with_id(

@@ -156,6 +156,10 @@ class Settings(BaseSettings):
         default=True, description="Answer token and permission checks that pass ahead of Flask (same answers, faster)"
     )
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR")
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="json: every log line one JSON object, with the request, trace and span ids"
+    )
+    metrics_enabled: bool = Field(default=True, description="Count requests for GET /auth/metrics (Prometheus)")
 
     @field_validator(
         "jwt_access_token_expires",

@@ -10,7 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from movies_auth_client import AuthUnavailable, InvalidToken
 from pydantic import BaseModel, TypeAdapter
 
-from movies_async_api import redis_keys
+from movies_async_api import metrics, redis_keys
 from movies_async_api.access import ANONYMOUS, DEGRADED, PRO_PERMISSION, Access, Caller
 from movies_async_api.local_answers import answer_key
 from movies_async_api.request_context import current_request_id, mark_auth_degraded
@@ -111,12 +111,15 @@ class CachedAnswer:
         path = self.request.url.path
         key = redis_keys.response(self.caller.access, path, params.model_dump(mode="json"))
         body = await state.cache.get(key)
+        metrics.observe_cache_lookup(body is not None)
         if body is None:
             body = shape.dump_json(await produce())
             await state.cache.put(key, body)
         response = Response(body, media_type="application/json")
         local_key = answer_key(self.caller.access, self.request.scope["path"], self.request.scope["query_string"])
-        state.local_answers.put(local_key, response.status_code, response.raw_headers, body, generation)
+        state.local_answers.put(
+            local_key, response.status_code, response.raw_headers, body, generation, self.request.scope.get("route")
+        )
         return response
 
 

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from flask import current_app
 from werkzeug.exceptions import TooManyRequests
 
-from movies_auth import audit, redis_keys
+from movies_auth import audit, metrics, redis_keys
 from movies_auth.extensions import current_settings, redis_store
 from movies_auth.models import normalize_email
 from movies_auth.request_context import client_ip
@@ -94,6 +94,7 @@ def reserve(email: str) -> Callable[[], None]:
     if waiting:
         retry_after = max(1, math.ceil(int(waiting) / 1000))
         audit.record("login_locked_out", warning=True, account=account[:16], ip=address, retry_after=retry_after)
+        metrics.LOGIN_LOCKOUTS.inc()
         raise TooManyRequests("failed logins of this account", retry_after=retry_after)
 
     def succeeded() -> None:

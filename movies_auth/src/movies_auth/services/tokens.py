@@ -25,7 +25,7 @@ import jwt
 from flask_jwt_extended import create_access_token, create_refresh_token, decode_token
 from flask_jwt_extended.exceptions import JWTExtendedException
 
-from movies_auth import audit, redis_keys
+from movies_auth import audit, metrics, redis_keys
 from movies_auth.errors import APIError, Unauthorized
 from movies_auth.extensions import current_settings, db, redis_store
 from movies_auth.models import User
@@ -161,6 +161,7 @@ def rotate(refresh_claims: dict[str, Any]) -> tuple[TokenPair, bool]:
         return TokenPair.decoded(kept), False
     if outcome == "reused":
         audit.record("refresh_reuse_detected", warning=True, user_id=user_id, session=session_id)
+        metrics.REFRESH_REUSE.inc()
         raise RefreshTokenReused()
     raise Unauthorized(TOKEN_REVOKED)
 

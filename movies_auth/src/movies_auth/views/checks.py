@@ -6,6 +6,7 @@ import uuid
 
 from flask import Blueprint
 
+from movies_auth import metrics
 from movies_auth.guards import owner_or_admin_required
 from movies_auth.openapi import accepts, responds
 from movies_auth.schemas import PermissionCheckQuerySchema, PermissionCheckSchema, PermissionSchema
@@ -31,4 +32,6 @@ def validate(user_id: uuid.UUID, data: dict) -> dict:
 
     Served from cache: no database query when warm, and a grant change shows in the very next check.
     """
-    return {"valid": access.meets(user_id, data["permissions"])}
+    valid = access.meets(user_id, data["permissions"])
+    metrics.count_permission_verdict(valid)
+    return {"valid": valid}

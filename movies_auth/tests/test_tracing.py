@@ -1,0 +1,107 @@
+"""Traces, in process: with an OTLP endpoint set, a request makes a server span named by its route with child
+spans for SQL and Redis, every span carrying the request id; with none, no instrumentation or tracer is installed."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+from opentelemetry.instrumentation.redis import RedisInstrumentor
+from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind
+
+from movies_auth import create_app, tracing
+from movies_auth.request_context import current_request_id
+from movies_auth.request_id_spans import RequestIdSpanProcessor
+from movies_auth.settings import Settings
+from support import PASSWORD, bearer, login, register
+
+TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
+
+@pytest.fixture
+def spans(monkeypatch: pytest.MonkeyPatch) -> Iterator[InMemorySpanExporter]:
+    """Tracing switched on by the environment, its spans kept in memory instead of exported."""
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(RequestIdSpanProcessor(current_request_id, tracing.REQUEST_ID_ATTRIBUTE))
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318")
+    monkeypatch.setattr(tracing, "_provider", provider)
+    yield exporter
+    for instrumentor in (RedisInstrumentor(), SQLAlchemyInstrumentor()):
+        instrumentor.uninstrument()
+
+
+@pytest.fixture
+def traced_app(app: Flask, settings: Settings, spans: InMemorySpanExporter) -> Flask:
+    """A second app on the suite's stores, built while tracing is on."""
+    return create_app(settings.model_copy(update={"fast_checks": True}))
+
+
+def test_a_request_is_one_trace_of_a_server_span_and_its_sql_and_redis_spans(traced_app, spans):
+    client = traced_app.test_client()
+    assert register(client, "traced@example.com").status_code == 201
+    spans.clear()
+
+    response = login(client, "traced@example.com", PASSWORD, headers={"traceparent": TRACEPARENT})
+
+    response.close()  # the server span ends as the server closes the response
+    assert response.status_code == 200
+    request_id = response.headers["X-Request-Id"]
+    finished = spans.get_finished_spans()
+    [server] = [span for span in finished if span.kind is SpanKind.SERVER]
+    assert server.name == "POST /auth/api/v1/auth_token"
+    assert server.attributes["http.route"] == "/auth/api/v1/auth_token"
+    assert format(server.context.trace_id, "032x") == TRACEPARENT.split("-")[1]
+    assert format(server.parent.span_id, "016x") == TRACEPARENT.split("-")[2]
+    children = [span for span in finished if span is not server]
+    systems = {span.attributes.get("db.system") or span.attributes.get("db.system.name") for span in children}
+    assert {"postgresql", "redis"} <= systems
+    assert {span.context.trace_id for span in finished} == {server.context.trace_id}
+    assert all(span.attributes[tracing.REQUEST_ID_ATTRIBUTE] == request_id for span in finished)
+
+
+def test_a_check_answered_on_the_fast_path_has_its_server_span_too(traced_app, spans):
+    client = traced_app.test_client()
+    register(client, "fast@example.com")
+    token = login(client, "fast@example.com").json["access_token"]
+    path = "/auth/api/v1/auth_token/validation"
+    client.get(path, headers=bearer(token))  # Flask's answer; the token is remembered from here on
+    spans.clear()
+
+    response = client.get(path, headers={**bearer(token), "X-Request-Id": "fast-1"})
+
+    response.close()
+    assert response.status_code == 200
+    [server] = [span for span in spans.get_finished_spans() if span.kind is SpanKind.SERVER]
+    assert server.name == f"GET {path}"
+    assert server.attributes[tracing.REQUEST_ID_ATTRIBUTE] == "fast-1"
+
+
+def test_without_an_endpoint_no_instrumentation_or_tracer_is_installed(settings):
+    # A fresh interpreter: this one has imported the SDK for the tests above.
+    probe = (
+        "import sys\n"
+        "from movies_auth import create_app\n"
+        "from movies_auth.settings import Settings\n"
+        f"app = create_app(Settings(_env_file=None, database_url={settings.database_url!r}, "
+        f"redis_url={settings.redis_url!r}, instance_path={str(settings.instance_path)!r}))\n"
+        # (redis-py imports parts of the SDK itself, for its own optional metrics.)
+        "loaded = sorted(m for m in sys.modules if m.startswith('opentelemetry.instrumentation'))\n"
+        "assert not loaded, loaded\n"
+        "from opentelemetry import trace\n"
+        "assert type(trace.get_tracer_provider()).__name__ == 'ProxyTracerProvider'\n"
+        "assert 'OpenTelemetry' not in type(app.wsgi_app).__name__\n"
+        "print('untraced')\n"
+    )
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(settings.instance_path)}
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "untraced"
