@@ -20,7 +20,11 @@ class Settings(BaseSettings):
     app_env: Literal["development", "testing", "production"] = "development"
     instance_path: Path = Field(default=PACKAGE_INSTANCE_PATH, description="Holds the embedded database")
     database_url: str | None = Field(default=None, description="Unset: a SQLite file in the instance folder")
-    redis_url: str | None = Field(default=None, description="Unset: an in-process Redis (fakeredis)")
+    redis_url: str | None = Field(
+        default=None,
+        description="redis://, rediss://, redis+sentinel://h:p[,h:p]/<service>[/<db>] or redis+cluster://h:p[,h:p];"
+        " unset: an in-process Redis (fakeredis)",
+    )
     redis_socket_timeout: float = Field(default=0.25, gt=0, description="Seconds; the cache is skipped past it")
     response_cache_ttl: int = Field(default=60, ge=0, description="Seconds an answer stays cached; 0 turns it off")
 

@@ -66,8 +66,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     passwords.init_app(app, settings)
     _init_key_ring(app, settings)
     jwt.init_app(app)
-    # Rate-limit counters share the service's Redis connection pool, embedded or real alike.
-    app.config["RATELIMIT_STORAGE_OPTIONS"] = {"connection_pool": app.extensions["redis"].connection_pool}
+    # Rate-limit counters live in the service's Redis, embedded or real, one server, Sentinel or cluster alike.
+    app.config["RATELIMIT_STORAGE_URI"], app.config["RATELIMIT_STORAGE_OPTIONS"] = redis_store.limiter_storage(
+        app, settings
+    )
     limiter.init_app(app)
 
     errors.register_error_handlers(app)
@@ -133,7 +135,6 @@ def _flask_config(app: Flask, settings: Settings) -> dict[str, Any]:
         "JWT_ACCESS_TOKEN_EXPIRES": settings.jwt_access_token_expires,
         "JWT_REFRESH_TOKEN_EXPIRES": settings.jwt_refresh_token_expires,
         "RATELIMIT_ENABLED": settings.rate_limits_enabled,
-        "RATELIMIT_STORAGE_URI": "redis://",
         "RATELIMIT_KEY_PREFIX": redis_keys.RATE_LIMIT_PREFIX,
         "RATELIMIT_HEADERS_ENABLED": True,
         "RATELIMIT_STRATEGY": "fixed-window",
