@@ -15,6 +15,7 @@ from urllib.parse import unquote, urlsplit
 
 import redis
 from redis.cluster import ClusterNode, RedisCluster
+from redis.exceptions import MovedError
 from redis.sentinel import Sentinel
 
 SENTINEL_SCHEME = "redis+sentinel"
@@ -94,10 +95,9 @@ def run_acknowledged(
     """
     try:
         return _run_and_wait(primary_of(client, keys[0]), script, keys, args, replicas, timeout_ms)
-    except (redis.ConnectionError, redis.ResponseError) as error:
-        # A cluster slot that moved (MOVED) or a primary that went away: learn the new map, try once more.
-        moved = isinstance(error, redis.ConnectionError) or str(error).startswith("MOVED")
-        if not isinstance(client, RedisCluster) or not moved:
+    except (redis.ConnectionError, MovedError):
+        # A cluster slot that moved or a primary that went away: learn the new map, try once more.
+        if not isinstance(client, RedisCluster):
             raise
         client.nodes_manager.initialize()
         return _run_and_wait(primary_of(client, keys[0]), script, keys, args, replicas, timeout_ms)
