@@ -259,7 +259,7 @@ class RedisClusterServers:
             if (
                 states == {"ok"}
                 and len(primaries) == self.primaries
-                and (not replicated or all(_has_online_replica(port) for port in primaries))
+                and (not replicated or all(has_online_replica(port) for port in primaries))
             ):
                 return
             time.sleep(0.1)
@@ -293,7 +293,7 @@ class RedisClusterServers:
             server.stop()
 
 
-def _has_online_replica(port: int) -> bool:
+def has_online_replica(port: int) -> bool:
     """Whether the Redis on `port` has a replica that has finished its first sync."""
     try:
         info = redis.Redis(port=port, socket_timeout=1).info("replication")
@@ -351,7 +351,7 @@ class RedisSentinelServers:
                 ]
                 if (
                     all(seen)
-                    and _has_online_replica(primary)
+                    and has_online_replica(primary)
                     and redis.Redis(port=self.sentinel_ports[0]).execute_command(
                         "SENTINEL", "CKQUORUM", SENTINEL_SERVICE
                     )
@@ -384,6 +384,16 @@ class RedisSentinelServers:
                 return port
             time.sleep(0.1)
         raise RuntimeError("the Sentinels promoted no replica")
+
+    def restart_as_replica(self, port: int, timeout: float = 30) -> None:
+        """Start a killed server again and wait until the Sentinels have made it a replica of the new primary."""
+        next(server for server in self.data if server.port == port).start()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if has_online_replica(self.primary_port()):
+                return
+            time.sleep(0.1)
+        raise RuntimeError("the old primary did not come back as a replica")
 
     def stop(self) -> None:
         for sentinel in self.sentinels:

@@ -17,6 +17,7 @@ from movies_auth.cli import register_commands
 from movies_auth.extensions import db, jwt, limiter, migrate, redis_store
 from movies_auth.fast_checks import FastChecks
 from movies_auth.logging_setup import configure_logging
+from movies_auth.read_replica import read_replica
 from movies_auth.request_context import RequestScope
 from movies_auth.services import passwords, tokens
 from movies_auth.settings import Settings
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["settings"] = settings
     app.config.update(_flask_config(app, settings))
     db.init_app(app)
+    read_replica.init_app(app, settings, app.config["SQLALCHEMY_ENGINE_OPTIONS"])
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIRECTORY), render_as_batch=True)
     redis_store.init_app(app, settings)
     passwords.init_app(app, settings)

@@ -2,6 +2,7 @@
 
 from flask import Flask
 
+from movies_auth.cli.history import history_group
 from movies_auth.cli.keys import keys_group
 from movies_auth.cli.permissions import permissions_group
 from movies_auth.cli.roles import roles_group
@@ -14,5 +15,5 @@ from movies_auth.cli.users import users_group
 def register_commands(app: Flask) -> None:
     """Add every command group to the app's `flask` CLI."""
     groups = (app_group, superuser_group, users_group, roles_group, permissions_group, services_group, keys_group)
-    for group in groups:
+    for group in (*groups, history_group):
         app.cli.add_command(group)

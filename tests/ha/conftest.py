@@ -1,0 +1,45 @@
+"""The high-availability suite (`make test-ha`): Redis Cluster and Sentinel, a PostgreSQL streaming replica,
+all started by the tests on loopback ports 7100-7199, beside the PostgreSQL and Redis of DATABASE_URL/REDIS_URL."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from harness import RedisClusterServers, RedisSentinelServers
+
+REPO = Path(__file__).resolve().parents[2]
+CLUSTER_PORT, SENTINEL_PORT, PG_PRIMARY_PORT, PG_REPLICA_PORT = 7100, 7110, 7130, 7131
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisClusterServers]:
+    """Three primaries with a replica each."""
+    cluster = RedisClusterServers(tmp_path_factory.mktemp("redis-cluster"), CLUSTER_PORT)
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_sentinel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisSentinelServers]:
+    """A primary, a replica and three Sentinels."""
+    sentinel = RedisSentinelServers(tmp_path_factory.mktemp("redis-sentinel"), SENTINEL_PORT)
+    try:
+        sentinel.start()
+        yield sentinel
+    finally:
+        sentinel.stop()
+
+
+@pytest.fixture(scope="session")
+def database_url() -> str:
+    """The PostgreSQL server the suites run on (a scratch database per test is made on it)."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgresql"):
+        pytest.fail("make test-ha runs on PostgreSQL: set DATABASE_URL")
+    return url
