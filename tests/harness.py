@@ -190,6 +190,17 @@ class PostgresServer:
             check=True, capture_output=True,
         )  # fmt: skip
 
+    def copy_as_replica_of(self, primary: PostgresServer) -> None:
+        """pg_basebackup the running `primary` into this server's directory, set up to stream from it (-R)."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            shutil.chown(self.directory, "postgres")
+        subprocess.run(
+            _as_postgres_user([self.binary("pg_basebackup"), "-h", "127.0.0.1", "-p", str(primary.port),
+                               "-U", "postgres", "-D", str(self.directory / "data"), "-R", "-X", "stream"]),
+            check=True, capture_output=True,
+        )  # fmt: skip
+
     def _ctl(self, *args: str) -> None:
         subprocess.run(_as_postgres_user([self.binary("pg_ctl"), "-D", str(self.directory / "data"), *args]),
                        check=True, capture_output=True)  # fmt: skip

@@ -8,7 +8,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from flask import Flask
+from flask_migrate import upgrade
 from harness import RedisClusterServers, RedisSentinelServers
+from movies_auth.services.permissions import seed_defaults
+from movies_auth.settings import Settings
+
+from movies_auth import create_app
 
 REPO = Path(__file__).resolve().parents[2]
 CLUSTER_PORT, SENTINEL_PORT, PG_PRIMARY_PORT, PG_REPLICA_PORT = 7100, 7110, 7130, 7131
@@ -43,3 +49,20 @@ def database_url() -> str:
     if not url.startswith("postgresql"):
         pytest.fail("make test-ha runs on PostgreSQL: set DATABASE_URL")
     return url
+
+
+def auth_app(instance: Path, database_url: str, redis_url: str, *, migrate: bool = True, **settings: object) -> Flask:
+    """movies_auth on these stores, its schema up to date (unless not `migrate`) and its Redis database emptied."""
+    values = {
+        "app_env": "testing", "instance_path": instance, "database_url": database_url, "redis_url": redis_url,
+        "jwt_secret_key": "test-signing-secret-that-is-long-enough-0123456789", "argon2_time_cost": 2,
+        "argon2_memory_cost": 19456, "argon2_parallelism": 1, "login_rate_limit_per_ip": "100000 per minute",
+        **settings,
+    }  # fmt: skip
+    app = create_app(Settings(_env_file=None, **values))
+    with app.app_context():
+        if migrate:
+            upgrade()
+            seed_defaults()
+        app.extensions["redis"].flushdb()
+    return app

@@ -10,16 +10,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
-from flask_migrate import upgrade
 from harness import RedisClusterServers, RedisSentinelServers, fresh_database
 from movies_auth.extensions import db
 from movies_auth.redis_connection import primary_of
-from movies_auth.services.permissions import seed_defaults
-from movies_auth.settings import Settings
 
-from movies_auth import create_app, redis_keys
+from conftest import auth_app
+from movies_auth import redis_keys
 
 API = "/auth/api/v1"
 PASSWORD = "correct horse battery"
@@ -36,27 +33,13 @@ class Stream:
     stop: threading.Event = field(default_factory=threading.Event)
 
 
-def make_app(tmp_path, database_url: str, redis_url: str) -> Flask:
-    settings = Settings(
-        _env_file=None, app_env="testing", instance_path=tmp_path, database_url=database_url, redis_url=redis_url,
-        jwt_secret_key="test-signing-secret-that-is-long-enough-0123456789", argon2_time_cost=2,
-        argon2_memory_cost=19456, argon2_parallelism=1, login_rate_limit_per_ip="100000 per minute",
-        max_sessions_per_user=SESSIONS,
-    )  # fmt: skip
-    app = create_app(settings)
-    with app.app_context():
-        upgrade()
-        seed_defaults()
-        app.extensions["redis"].flushdb()
-    return app
-
-
 @pytest.fixture
 def signed_in(tmp_path, database_url: str, request: pytest.FixtureRequest) -> Iterator[tuple[FlaskClient, list[str]]]:
     """A user with SESSIONS live sessions on the Redis deployment under test: the client and the access tokens."""
     servers = request.getfixturevalue(request.param)
     redis_url = servers.url if isinstance(servers, RedisClusterServers) else servers.url(15)
-    app = make_app(tmp_path, fresh_database(database_url, f"{database_url.rsplit('/', 1)[1]}_failover"), redis_url)
+    database = fresh_database(database_url, f"{database_url.rsplit('/', 1)[1]}_failover")
+    app = auth_app(tmp_path, database, redis_url, max_sessions_per_user=SESSIONS)
     client = app.test_client()
     created = client.post(f"{API}/users", json={"email": "ada@example.com", "password": PASSWORD})
     assert created.status_code == 201, created.json

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from harness import fresh_database
 
 from conftest import REPO
 
@@ -17,10 +18,13 @@ AUTH_SUITES = ("test_tokens.py", "test_sessions.py", "test_permission_checks.py"
 MOVIES_SUITES = ("test_films_api.py", "test_access.py")
 
 
-def run_suite(directory: Path, files: tuple[str, ...], redis_url: str) -> subprocess.CompletedProcess:
+def run_suite(
+    directory: Path, files: tuple[str, ...], database_url: str, redis_url: str
+) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *files],
-        cwd=directory, env={**os.environ, "REDIS_URL": redis_url}, capture_output=True, text=True, check=False,
+        cwd=directory, env={**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url},
+        capture_output=True, text=True, check=False,
     )  # fmt: skip
 
 
@@ -30,8 +34,12 @@ def run_suite(directory: Path, files: tuple[str, ...], redis_url: str) -> subpro
     [(REPO / "movies_auth" / "tests", AUTH_SUITES), (REPO / "movies_async_api" / "tests", MOVIES_SUITES)],
     ids=["movies_auth", "movies_async_api"],
 )
-def test_suites_pass(request: pytest.FixtureRequest, topology: str, directory: Path, files: tuple[str, ...]) -> None:
+def test_suites_pass(
+    request: pytest.FixtureRequest, database_url: str, topology: str, directory: Path, files: tuple[str, ...]
+) -> None:
     servers = request.getfixturevalue(f"redis_{topology}")
-    url = servers.url if topology == "cluster" else servers.url(14)
-    done = run_suite(directory, files, url)
+    redis_url = servers.url if topology == "cluster" else servers.url(14)
+    # A database of its own: the suites empty theirs, and the other HA tests run on the same server.
+    database = fresh_database(database_url, f"{database_url.rsplit('/', 1)[1]}_ha_suites")
+    done = run_suite(directory, files, database, redis_url)
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]
