@@ -15,9 +15,12 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from fastapi.testclient import TestClient
 from flask import Flask
 from flask_migrate import downgrade, upgrade
 from harness import PostgresServer, fresh_database
+from movies_async_api.app import create_app as create_movies_api
+from movies_async_api.settings import Settings as MoviesSettings
 from movies_auth.extensions import db
 from movies_auth.services import history_partitions
 from movies_auth.services.history_partitions import month_start, next_month, partition_name
@@ -247,3 +250,42 @@ def test_login_history_is_read_from_the_replica_and_from_the_primary_when_it_is_
     replica.stop()
     client.post(f"{API}/auth_token", json={"email": "ada@example.com", "password": PASSWORD})
     assert logins_total(client, user_id, token) == 3  # from the primary
+
+
+def genre_names(client) -> set[str]:
+    answer = client.get("/api/v1/genres")
+    assert answer.status_code == 200, answer.text
+    return {genre["name"] for genre in answer.json()}
+
+
+def test_the_catalogue_is_read_from_the_replica_and_from_the_primary_when_it_is_down(replicated):
+    primary, replica = replicated
+    database = fresh_database(primary.url, "movies")
+    replica_url = database.replace(f":{primary.port}/", f":{replica.port}/")
+    with psycopg.connect(database, autocommit=True) as connection:
+        connection.execute("CREATE TABLE genres (id uuid PRIMARY KEY, name varchar(100) UNIQUE NOT NULL)")
+        connection.execute("INSERT INTO genres VALUES (gen_random_uuid(), 'Drama')")
+    settings = MoviesSettings(
+        _env_file=None, app_env="testing", database_url=database, database_replica_url=replica_url,
+        response_cache_ttl=0, auth_service_url="http://127.0.0.1:9",
+    )  # fmt: skip
+    with TestClient(create_movies_api(settings)) as client:
+        deadline = time.monotonic() + 10
+        while genre_names(client) != {"Drama"} and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert genre_names(client) == {"Drama"}
+
+        replay(replica, "pause")
+        with psycopg.connect(database, autocommit=True) as connection:
+            connection.execute("INSERT INTO genres VALUES (gen_random_uuid(), 'Comedy')")
+        assert genre_names(client) == {"Drama"}  # the replica has not replayed it yet
+        replay(replica, "resume")
+        deadline = time.monotonic() + 10
+        while genre_names(client) != {"Drama", "Comedy"} and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert genre_names(client) == {"Drama", "Comedy"}
+
+        replica.stop()
+        with psycopg.connect(database, autocommit=True) as connection:
+            connection.execute("INSERT INTO genres VALUES (gen_random_uuid(), 'Western')")
+        assert genre_names(client) == {"Drama", "Comedy", "Western"}  # from the primary

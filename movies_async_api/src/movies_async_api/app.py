@@ -16,6 +16,7 @@ from movies_async_api.database import create_engine
 from movies_async_api.docs import OPENAPI_URL, document_optional_auth, mount_docs
 from movies_async_api.errors import register_error_handlers
 from movies_async_api.logging_setup import configure_logging
+from movies_async_api.read_replica import CatalogueReader
 from movies_async_api.request_context import RequestContextMiddleware
 from movies_async_api.services.films import FilmService
 from movies_async_api.services.genres import GenreService
@@ -41,15 +42,18 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.engine = engine
     app.state.cache = ResponseCache(redis, settings.response_cache_ttl)
     app.state.auth = auth
-    app.state.films = FilmService(engine)
-    app.state.genres = GenreService(engine)
-    app.state.persons = PersonService(engine)
+    replica = create_engine(settings, replica=True) if settings.database_replica_url else None
+    catalogue = CatalogueReader(engine, replica)
+    app.state.films = FilmService(catalogue)
+    app.state.genres = GenreService(catalogue)
+    app.state.persons = PersonService(catalogue)
     await auth.start()
     try:
         yield
     finally:
         await auth.aclose()
         await redis.aclose()
+        await catalogue.dispose()
         await engine.dispose()
 
 
