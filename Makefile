@@ -13,11 +13,12 @@ BENCH_ARGS ?=
 
 export FLASK_APP := movies_auth
 
-.PHONY: help install run test bench lint certs clean
+.PHONY: help install run test test-ha bench lint certs clean
 
 help:
 	@echo "make run    install into $(VENV), prepare both services and serve them: auth :$(AUTH_PORT), movies :$(MOVIES_PORT)"
 	@echo "make test   run the test suites: both services, then the deployment (embedded stores, or DATABASE_URL/REDIS_URL)"
+	@echo "make test-ha  Redis Cluster and Sentinel, a PostgreSQL replica and failovers, started on loopback ports 7100-7199"
 	@echo "make bench  measure both services under load (wrk) against a constant-JSON baseline; real PostgreSQL and Redis"
 	@echo "make lint   check style and common bugs (ruff)"
 	@echo "make certs  a self-signed TLS pair in nginx/certs for nginx (docker compose, local use)"
@@ -54,6 +55,9 @@ test: install
 	$(BIN)/pytest movies_auth/tests
 	$(BIN)/pytest movies_async_api/tests
 	$(BIN)/pytest tests
+
+test-ha: install
+	$(BIN)/pytest tests/ha
 
 bench: install
 	$(BIN)/pip install --quiet -r bench/requirements.txt
