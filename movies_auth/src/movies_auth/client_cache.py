@@ -36,6 +36,9 @@ _MISSING = object()
 class ClientSideCache:
     """`mget` through a per-process copy of keys under `prefixes`, invalidated by Redis on every write.
 
+    The keys may lie in several hash slots of a cluster (the global grants version beside a user's keys):
+    a miss then reads each slot's keys with a command of its own.
+
     `trackers` gives a client of each primary (one, unless a cluster) for the tracking connections,
     speaking RESP2 (notices arrive as pub/sub messages); it is asked again whenever tracking restarts,
     as the primaries may have changed. Without it, every read goes straight to Redis.
@@ -83,7 +86,7 @@ class ClientSideCache:
                 if _MISSING not in values:
                     return values  # type: ignore[return-value]
             generation = self._generation
-        values = self._client.mget(keys)
+        values = self._read(keys)
         if tracking:
             with self._lock:
                 if generation == self._generation and self._connections:
@@ -91,6 +94,12 @@ class ClientSideCache:
                         self._entries.clear()
                     self._entries.update(zip(keys, values, strict=True))
         return values
+
+    def _read(self, keys: Sequence[str]) -> list[str | None]:
+        """The keys' values from Redis: one MGET, or on a cluster one MGET per hash slot they fall in."""
+        if isinstance(self._client, redis.RedisCluster):
+            return self._client.mget_nonatomic(keys)
+        return self._client.mget(keys)
 
     def _sync(self) -> bool:
         """Apply every notice waiting on the tracking connection; whether the local copy can be trusted."""

@@ -3,8 +3,8 @@
 Other services ask on every request, so the answer must not cost a database query. Each user's
 combined permissions are cached in Redis, stamped with two versions: a global one, bumped by any
 role or permission change, and the user's own, bumped by a change to that user's grants. A read
-takes the global version, then the user's version and entry at once (one hash slot), through the
-process's client-side copy (no round trip when warm), and trusts the entry only if its stamp matches.
+takes both versions and the entry at once, through the process's client-side copy (no round trip
+when warm), and trusts the entry only if its stamp matches.
 
 Versions are read before the database, and bumped only after a change commits, so an entry computed
 from data a concurrent change made stale always carries an old stamp: the next check recomputes it.
@@ -101,9 +101,9 @@ def holders_of(permission_name: str) -> Select:
 def _cached_entry(user_id: uuid.UUID) -> str:
     """The JSON `[[id, name, description], ...]` of the user's permissions: from the cache, or loaded into it."""
     key = str(user_id)
-    # The global version is read on its own: on a Redis Cluster it lives in another slot than the user's keys.
-    [global_version] = redis_store.cache.mget(redis_keys.GRANTS_VERSION)
-    user_version, entry = redis_store.cache.mget(redis_keys.user_grants_version(key), redis_keys.user_permissions(key))
+    global_version, user_version, entry = redis_store.cache.mget(
+        redis_keys.GRANTS_VERSION, redis_keys.user_grants_version(key), redis_keys.user_permissions(key)
+    )
     stamp = f"{global_version or 0}:{user_version or 0}:"
     if entry is not None and entry.startswith(stamp):
         return entry[len(stamp) :]
