@@ -39,11 +39,6 @@ class RedisDeployment:
         scheme = urlsplit(self.url).scheme
         return {SENTINEL_SCHEME: "sentinel", CLUSTER_SCHEME: "cluster"}.get(scheme, "server")
 
-    @property
-    def has_replicas(self) -> bool:
-        """Whether the URL names a deployment with replicas (Sentinel or Cluster), where a failover can happen."""
-        return self.kind != "server"
-
     def client(self, **extra: Any) -> redis.Redis | RedisCluster:
         """A client for the service's commands."""
         options = {**self.options, **extra}
