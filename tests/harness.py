@@ -255,7 +255,7 @@ class RedisClusterServers:
         )  # fmt: skip
         self.wait_until_healthy()
 
-    def wait_until_healthy(self, timeout: float = 30, *, replicated: bool = True) -> None:
+    def wait_until_healthy(self, timeout: float = 60, *, replicated: bool = True) -> None:
         """Wait until every running node says the cluster is ok and sees a primary for each shard (and, when
         `replicated`, each primary has an online replica)."""
         deadline = time.monotonic() + timeout

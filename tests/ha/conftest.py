@@ -17,7 +17,9 @@ from movies_auth.settings import Settings
 from movies_auth import create_app
 
 REPO = Path(__file__).resolve().parents[2]
-CLUSTER_PORT, SENTINEL_PORT, PG_PRIMARY_PORT, PG_REPLICA_PORT = 7100, 7110, 7130, 7131
+# Fixed ports, so a failed run's leftovers are easy to find; HA_FIRST_PORT moves the whole block of 32.
+FIRST_PORT = int(os.environ.get("HA_FIRST_PORT", "7100"))
+CLUSTER_PORT, SENTINEL_PORT, PG_PRIMARY_PORT, PG_REPLICA_PORT = (FIRST_PORT + offset for offset in (0, 10, 30, 31))
 
 
 @pytest.fixture(scope="session")
