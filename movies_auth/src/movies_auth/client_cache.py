@@ -97,9 +97,10 @@ class ClientSideCache:
 
     def _read(self, keys: Sequence[str]) -> list[str | None]:
         """The keys' values from Redis: one MGET, or on a cluster one MGET per hash slot they fall in."""
-        if isinstance(self._client, redis.RedisCluster):
-            return self._client.mget_nonatomic(keys)
-        return self._client.mget(keys)
+        client = self._client
+        if isinstance(client, redis.RedisCluster) and len({client.keyslot(key) for key in keys}) > 1:
+            return client.mget_nonatomic(keys)
+        return client.mget(keys)
 
     def _sync(self) -> bool:
         """Apply every notice waiting on the tracking connection; whether the local copy can be trusted."""

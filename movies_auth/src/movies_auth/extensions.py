@@ -77,7 +77,10 @@ class RedisStore:
         client = app.extensions["redis"]
         if isinstance(client, redis.RedisCluster):
             timeout = settings.redis_socket_timeout
-            return settings.redis_url, {"socket_timeout": timeout, "socket_connect_timeout": timeout}
+            # Flask-Limiter merges the storage options of every app built in one process (tests build many):
+            # no pool of an earlier app's may reach the cluster's nodes.
+            return settings.redis_url, {"socket_timeout": timeout, "socket_connect_timeout": timeout,
+                                        "connection_pool": None}  # fmt: skip
         # A Sentinel-managed pool finds the new primary after a failover, for the counters too.
         return "redis://", {"connection_pool": client.connection_pool}
 
