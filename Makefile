@@ -17,13 +17,14 @@ BENCH_ARGS ?=
 
 export FLASK_APP := movies_auth
 
-.PHONY: help install run stop-auth test docs docs-build bench lint certs clean
+.PHONY: help install run stop-auth test test-ha docs docs-build bench lint certs clean
 
 help:
 	@echo "make run    install into $(VENV), prepare both services and serve them: auth :$(AUTH_PORT), movies :$(MOVIES_PORT)"
 	@echo "make stop-auth  stop the movies_auth of make run alone: the movies API answers degraded"
 	@echo "make docs   serve the documentation site on :8001 (mkdocs), rebuilt as it changes"
 	@echo "make test   run the test suites: both services and the client library, then the deployment and the docs site (mkdocs build --strict)"
+	@echo "make test-ha  Redis Cluster and Sentinel, a PostgreSQL replica and failovers, started on loopback ports 7100-7199"
 	@echo "make bench  measure both services under load (wrk) against a constant-JSON baseline; real PostgreSQL and Redis"
 	@echo "make lint   check style and common bugs (ruff)"
 	@echo "make certs  a self-signed TLS pair in nginx/certs for nginx (docker compose, local use)"
@@ -52,6 +53,9 @@ test: install $(BIN)/.docs-installed $(MERMAID_JS)
 	$(BIN)/pytest movies_auth_client/tests
 	$(BIN)/pytest movies_async_api/tests
 	$(BIN)/pytest tests
+
+test-ha: install
+	$(BIN)/pytest tests/ha
 
 $(BIN)/.docs-installed: docs/requirements.txt $(BIN)/.installed
 	$(BIN)/pip install --quiet -r docs/requirements.txt

@@ -21,6 +21,7 @@ from movies_async_api.fast_path import AnswerFastPath
 from movies_async_api.http_metrics import HttpMetricsMiddleware
 from movies_async_api.local_answers import LocalAnswers, follow_catalogue_changes
 from movies_async_api.logging_setup import configure_logging
+from movies_async_api.read_replica import CatalogueReader
 from movies_async_api.request_context import RequestContextMiddleware
 from movies_async_api.services.films import FilmService
 from movies_async_api.services.genres import GenreService
@@ -50,9 +51,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     local_ttl = settings.response_local_cache_ttl if settings.response_cache_ttl else 0
     app.state.local_answers = LocalAnswers(local_ttl, settings.response_local_cache_bytes)
     app.state.auth = auth
-    app.state.films = FilmService(engine)
-    app.state.genres = GenreService(engine)
-    app.state.persons = PersonService(engine)
+    replica = create_engine(settings, replica=True) if settings.database_replica_url else None
+    catalogue = CatalogueReader(engine, replica)
+    app.state.films = FilmService(catalogue)
+    app.state.genres = GenreService(catalogue)
+    app.state.persons = PersonService(catalogue)
     answers = app.state.local_answers
     listeners = [asyncio.create_task(follow_catalogue_changes(redis, answers))] if answers.enabled else []
     await auth.start()
@@ -64,6 +67,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await asyncio.gather(*listeners, return_exceptions=True)
         await auth.aclose()
         await redis.aclose()
+        await catalogue.dispose()
         await engine.dispose()
 
 

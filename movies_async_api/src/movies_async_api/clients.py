@@ -6,19 +6,20 @@ import logging
 
 from fakeredis import FakeAsyncRedis
 from movies_auth_client import AsyncAuthClient
-from redis.asyncio import Redis
+from redis.asyncio import Redis, RedisCluster
 
+from movies_async_api import redis_connection
 from movies_async_api.metrics import AuthCallMetrics
 from movies_async_api.settings import Settings
 
 logger = logging.getLogger(__name__)
 
 
-def connect_redis(settings: Settings) -> Redis:
+def connect_redis(settings: Settings) -> Redis | RedisCluster:
     """The configured Redis, or an in-process one (the embedded default; each worker has its own cache)."""
     if not settings.redis_url:
         return FakeAsyncRedis()
-    return Redis.from_url(
+    return redis_connection.connect(
         settings.redis_url,
         socket_timeout=settings.redis_socket_timeout,
         socket_connect_timeout=settings.redis_socket_timeout,

@@ -10,9 +10,10 @@ from movies_async_api.search import INDEXES
 from movies_async_api.settings import Settings
 
 
-def create_engine(settings: Settings) -> AsyncEngine:
-    """An engine for the configured database, with SQLite tuned for many readers and one writer."""
-    url = settings.sqlalchemy_url
+def create_engine(settings: Settings, *, replica: bool = False) -> AsyncEngine:
+    """An engine for the configured database (or its read replica), with SQLite tuned for many readers and one
+    writer."""
+    url = settings.sqlalchemy_replica_url if replica else settings.sqlalchemy_url
     if not url.startswith("sqlite"):
         return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
     settings.instance_path.mkdir(parents=True, exist_ok=True)

@@ -12,11 +12,11 @@ import os
 from movies_auth_client import BreakerState, Call, Outcome
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
-    REGISTRY,
     CollectorRegistry,
     Counter,
     Gauge,
     Histogram,
+    ProcessCollector,
     generate_latest,
     multiprocess,
 )
@@ -26,23 +26,36 @@ KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPT
 # Finer than the client's default at the low end: a cached answer takes well under a millisecond.
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
-REQUESTS = Counter("http_requests", "HTTP requests answered", ["method", "route", "status"])
+# The service's own registry, not the process-wide default: both services' series share names, and a tool may
+# import both (the docs' CLI reference does).
+REGISTRY = CollectorRegistry()
+ProcessCollector(registry=REGISTRY)
+
+REQUESTS = Counter("http_requests", "HTTP requests answered", ["method", "route", "status"], registry=REGISTRY)
 REQUEST_DURATION = Histogram(
-    "http_request_duration_seconds", "Time to answer an HTTP request", ["method", "route"], buckets=LATENCY_BUCKETS
+    "http_request_duration_seconds",
+    "Time to answer an HTTP request",
+    ["method", "route"],
+    buckets=LATENCY_BUCKETS,
+    registry=REGISTRY,
 )
 AUTH_CALLS = Counter(
     "movies_api_auth_calls",
     "Calls to movies_auth by operation and outcome (cached and short-circuited ones send nothing)",
     ["operation", "outcome"],
+    registry=REGISTRY,
 )
 # The worst state among live workers: each worker has its own breaker.
 AUTH_BREAKER_STATE = Gauge(
     "movies_api_auth_breaker_state",
     "The circuit breaker in front of movies_auth: 0 closed, 1 half-open, 2 open",
     multiprocess_mode="livemax",
+    registry=REGISTRY,
 )
 BREAKER_STATE_VALUES = {BreakerState.CLOSED: 0, BreakerState.HALF_OPEN: 1, BreakerState.OPEN: 2}
-RESPONSE_CACHE = Counter("movies_api_response_cache_lookups", "Response cache lookups by result", ["result"])
+RESPONSE_CACHE = Counter(
+    "movies_api_response_cache_lookups", "Response cache lookups by result", ["result"], registry=REGISTRY
+)
 RESPONSE_CACHE_HIT = RESPONSE_CACHE.labels("hit")
 RESPONSE_CACHE_MISS = RESPONSE_CACHE.labels("miss")
 

@@ -22,7 +22,14 @@ class Settings(BaseSettings):
     )
     instance_path: Path = Field(default=PACKAGE_INSTANCE_PATH, description="Holds the embedded database")
     database_url: str | None = Field(default=None, description="Unset: a SQLite file in the instance folder")
-    redis_url: str | None = Field(default=None, description="Unset: an in-process Redis (fakeredis)")
+    redis_url: str | None = Field(
+        default=None,
+        description="redis://, rediss://, redis+sentinel://h:p[,h:p]/<service>[/<db>] or redis+cluster://h:p[,h:p];"
+        " unset: an in-process Redis (fakeredis)",
+    )
+    database_replica_url: str | None = Field(
+        default=None, description="A streaming replica for catalogue reads; the primary when it is down"
+    )
     redis_socket_timeout: float = Field(default=0.25, gt=0, description="Seconds; the cache is skipped past it")
     response_cache_ttl: int = Field(default=60, ge=0, description="Seconds an answer stays cached; 0 turns it off")
     response_local_cache_ttl: float = Field(
@@ -71,10 +78,19 @@ class Settings(BaseSettings):
     @cached_property
     def sqlalchemy_url(self) -> str:
         """The async SQLAlchemy URL: asyncpg for a plain PostgreSQL URL, aiosqlite for SQLite (the default)."""
-        url = self.database_url or f"sqlite:///{self.instance_path / 'movies.sqlite3'}"
-        for prefix in ("postgresql://", "postgres://"):
-            if url.startswith(prefix):
-                return "postgresql+asyncpg://" + url.removeprefix(prefix)
-        if url.startswith("sqlite://"):
-            return "sqlite+aiosqlite://" + url.removeprefix("sqlite://")
-        return url
+        return _with_driver(self.database_url or f"sqlite:///{self.instance_path / 'movies.sqlite3'}")
+
+    @cached_property
+    def sqlalchemy_replica_url(self) -> str:
+        """The async SQLAlchemy URL of the read replica (set only with DATABASE_REPLICA_URL)."""
+        return _with_driver(self.database_replica_url or "")
+
+
+def _with_driver(url: str) -> str:
+    """The async driver in a plain PostgreSQL or SQLite URL; any other URL as it is."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url.removeprefix(prefix)
+    if url.startswith("sqlite://"):
+        return "sqlite+aiosqlite://" + url.removeprefix("sqlite://")
+    return url

@@ -17,6 +17,7 @@ from movies_auth.cli import register_commands
 from movies_auth.extensions import db, jwt, limiter, migrate, redis_store
 from movies_auth.fast_checks import FastChecks
 from movies_auth.logging_setup import configure_logging
+from movies_auth.read_replica import read_replica
 from movies_auth.request_context import ROUTE_ENVIRON_KEY, RequestScope
 from movies_auth.request_metrics import RequestMetrics
 from movies_auth.services import passwords, tokens
@@ -81,14 +82,17 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["settings"] = settings
     app.config.update(_flask_config(app, settings))
     db.init_app(app)
+    read_replica.init_app(app, settings, app.config["SQLALCHEMY_ENGINE_OPTIONS"])
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIRECTORY), render_as_batch=True)
     redis_store.init_app(app, settings)
     passwords.init_app(app, settings)
     app.extensions["service_secret_key"] = settings.service_secret_key(app.instance_path)
     _init_key_ring(app, settings)
     jwt.init_app(app)
-    # Rate-limit counters share the service's Redis connection pool, embedded or real alike.
-    app.config["RATELIMIT_STORAGE_OPTIONS"] = {"connection_pool": app.extensions["redis"].connection_pool}
+    # Rate-limit counters live in the service's Redis, embedded or real, one server, Sentinel or cluster alike.
+    app.config["RATELIMIT_STORAGE_URI"], app.config["RATELIMIT_STORAGE_OPTIONS"] = redis_store.limiter_storage(
+        app, settings
+    )
     limiter.init_app(app)
 
     errors.register_error_handlers(app)
@@ -166,7 +170,6 @@ def _flask_config(app: Flask, settings: Settings) -> dict[str, Any]:
         "JWT_ACCESS_TOKEN_EXPIRES": settings.jwt_access_token_expires,
         "JWT_REFRESH_TOKEN_EXPIRES": settings.jwt_refresh_token_expires,
         "RATELIMIT_ENABLED": settings.rate_limits_enabled,
-        "RATELIMIT_STORAGE_URI": "redis://",
         "RATELIMIT_KEY_PREFIX": redis_keys.RATE_LIMIT_PREFIX,
         "RATELIMIT_HEADERS_ENABLED": True,
         "RATELIMIT_STRATEGY": "fixed-window",

@@ -17,9 +17,10 @@ from redis.retry import Retry
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
-from movies_auth import audit, embedded_redis, redis_keys
+from movies_auth import audit, embedded_redis, redis_connection, redis_keys
 from movies_auth.client_cache import ClientSideCache
 from movies_auth.jwt_manager import JWTManager
+from movies_auth.redis_connection import RedisDeployment
 from movies_auth.request_context import client_ip
 from movies_auth.settings import Settings
 
@@ -50,7 +51,7 @@ class RedisStore:
 
     def init_app(self, app: Flask, settings: Settings) -> None:
         """Create the app's client and its client-side cache; both kinds speak the same redis-py API."""
-        tracker = None
+        trackers = None
         if settings.redis_url:
             options = {
                 "decode_responses": True,
@@ -61,14 +62,35 @@ class RedisStore:
                 # so a check that cannot reach it fails within one socket timeout.
                 "retry": Retry(NoBackoff(), retries=1, supported_errors=(redis.ConnectionError,)),
             }
-            client = redis.Redis.from_url(settings.redis_url, **options, health_check_interval=30)
+            deployment = RedisDeployment(settings.redis_url, options)
+            client = deployment.client(health_check_interval=30)
             if settings.redis_client_cache:
                 # RESP2: invalidation notices then arrive as plain pub/sub messages on their own connection.
-                tracker = redis.Redis.from_url(settings.redis_url, **options, protocol=2)
+                trackers = functools.partial(deployment.tracking_clients, client)
         else:
             client = embedded_redis.connect(app.instance_path, settings.redis_socket_timeout)
         app.extensions["redis"] = client
-        app.extensions["redis_cache"] = ClientSideCache(client, redis_keys.CLIENT_CACHED_PREFIXES, tracker)
+        app.extensions["redis_cache"] = ClientSideCache(client, redis_keys.CLIENT_CACHED_PREFIXES, trackers)
+
+    def limiter_storage(self, app: Flask, settings: Settings) -> tuple[str, dict[str, Any]]:
+        """Flask-Limiter's storage URI and options: the app's own connection pool, or on a cluster the same URL."""
+        client = app.extensions["redis"]
+        if isinstance(client, redis.RedisCluster):
+            timeout = settings.redis_socket_timeout
+            # Flask-Limiter merges the storage options of every app built in one process (tests build many):
+            # no pool of an earlier app's may reach the cluster's nodes.
+            return settings.redis_url, {"socket_timeout": timeout, "socket_connect_timeout": timeout,
+                                        "connection_pool": None}  # fmt: skip
+        # A Sentinel-managed pool finds the new primary after a failover, for the counters too.
+        return "redis://", {"connection_pool": client.connection_pool}
+
+    def run_acknowledged(self, script: str, keys: list[str], args: list[object]) -> Any:
+        """Run a revoking script, answering only once the replicas a failover promotes have its write."""
+        settings = current_settings()
+        return redis_connection.run_acknowledged(
+            self.client, script, keys, args, replicas=settings.redis_replica_acks,
+            timeout_ms=int(settings.redis_replica_ack_timeout * 1000),
+        )  # fmt: skip
 
     @property
     def client(self) -> redis.Redis:

@@ -11,10 +11,10 @@ import os
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
-    REGISTRY,
     CollectorRegistry,
     Counter,
     Histogram,
+    ProcessCollector,
     generate_latest,
     multiprocess,
 )
@@ -24,15 +24,32 @@ KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPT
 # Finer than the client's default at the low end: a token check is answered in well under a millisecond.
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
-REQUESTS = Counter("http_requests", "HTTP requests answered", ["method", "route", "status"])
+# The service's own registry, not the process-wide default: both services' series share names, and a tool may
+# import both (the docs' CLI reference does).
+REGISTRY = CollectorRegistry()
+ProcessCollector(registry=REGISTRY)
+
+REQUESTS = Counter("http_requests", "HTTP requests answered", ["method", "route", "status"], registry=REGISTRY)
 REQUEST_DURATION = Histogram(
-    "http_request_duration_seconds", "Time to answer an HTTP request", ["method", "route"], buckets=LATENCY_BUCKETS
+    "http_request_duration_seconds",
+    "Time to answer an HTTP request",
+    ["method", "route"],
+    buckets=LATENCY_BUCKETS,
+    registry=REGISTRY,
 )
-LOGINS = Counter("movies_auth_logins", "Password logins by outcome", ["outcome"])
-LOGIN_LOCKOUTS = Counter("movies_auth_login_lockouts", "Logins refused because the account's failures must wait")
-REFRESH_REUSE = Counter("movies_auth_refresh_reuse_detected", "Refresh tokens re-used: their whole session ended")
-TOKEN_CHECKS = Counter("movies_auth_token_checks", "Token validations other services asked for", ["outcome"])
-PERMISSION_CHECKS = Counter("movies_auth_permission_checks", "Permission checks by outcome", ["outcome"])
+LOGINS = Counter("movies_auth_logins", "Password logins by outcome", ["outcome"], registry=REGISTRY)
+LOGIN_LOCKOUTS = Counter(
+    "movies_auth_login_lockouts", "Logins refused because the account's failures must wait", registry=REGISTRY
+)
+REFRESH_REUSE = Counter(
+    "movies_auth_refresh_reuse_detected", "Refresh tokens re-used: their whole session ended", registry=REGISTRY
+)
+TOKEN_CHECKS = Counter(
+    "movies_auth_token_checks", "Token validations other services asked for", ["outcome"], registry=REGISTRY
+)
+PERMISSION_CHECKS = Counter(
+    "movies_auth_permission_checks", "Permission checks by outcome", ["outcome"], registry=REGISTRY
+)
 
 PERMISSION_GRANTED = PERMISSION_CHECKS.labels("granted")
 PERMISSION_DENIED = PERMISSION_CHECKS.labels("denied")

@@ -122,12 +122,17 @@ class LoginAttempt(db.Model):
     """One login attempt, successful or not; `email` is kept only when it matched no account."""
 
     __tablename__ = "login_history"
-    __table_args__ = (Index("ix_login_history_user_id_time", "user_id", "time"),)
+    # On PostgreSQL a table partitioned by month (services/history_partitions.py); its primary key must hold
+    # the partition key. SQLite keeps one plain table.
+    __table_args__ = (
+        Index("ix_login_history_user_id_time", "user_id", "time"),
+        {"postgresql_partition_by": "RANGE (time)"},
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     email: Mapped[str | None] = mapped_column(String(EMAIL_MAX_LENGTH))
-    time: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    time: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True, default=utcnow)
     ip_address: Mapped[str | None] = mapped_column(String(45))
     user_agent: Mapped[str | None] = mapped_column(String(512))
     success: Mapped[bool] = mapped_column(Boolean)

@@ -71,7 +71,8 @@ def refresh_limit_subject(user_id: str, session_id: str) -> str:
 # The permission cache: an entry per user, stamped with the two versions it was computed under.
 # Any role or permission change bumps the one global version; a change to one user's grants bumps
 # that user's version. An entry whose stamp differs from the current versions is ignored, so every
-# invalidation is one O(1) write and no key is ever scanned.
+# invalidation is one O(1) write and no key is ever scanned. The global version has no hash tag, so
+# on a cluster it lives in a slot of its own: the client-side cache reads it with a command of its own.
 GRANTS_VERSION = f"{PREFIX}:gv"
 
 

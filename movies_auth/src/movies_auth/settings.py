@@ -31,7 +31,23 @@ class Settings(BaseSettings):
         default=None, description="Unset: instance/ beside the package; holds the embedded database and secrets"
     )
     database_url: str | None = Field(default=None, description="Unset: a SQLite file in the instance folder")
-    redis_url: str | None = Field(default=None, description="Unset: an in-process Redis (fakeredis)")
+    redis_url: str | None = Field(
+        default=None,
+        description="redis://, rediss://, redis+sentinel://h:p[,h:p]/<service>[/<db>] or redis+cluster://h:p[,h:p];"
+        " unset: an in-process Redis (fakeredis)",
+    )
+    redis_replica_acks: int | None = Field(
+        default=None,
+        ge=0,
+        description="Replicas a revocation must reach before it is acknowledged (WAIT);"
+        " unset: 1 for Sentinel and Cluster URLs, 0 for one server",
+    )
+    redis_replica_ack_timeout: float = Field(
+        default=0.2, gt=0, description="Seconds a revocation waits for its replicas; then 503"
+    )
+    database_replica_url: str | None = Field(
+        default=None, description="A streaming replica for reads that tolerate lag; the primary when it is down"
+    )
     jwt_algorithm: Literal["RS256", "ES256", "HS256"] = Field(
         default="RS256", description="RS256/ES256: signed with the key ring; HS256: with JWT_SECRET_KEY"
     )
@@ -137,6 +153,14 @@ class Settings(BaseSettings):
         default=False, description="Refuse new passwords (503) while the range API cannot be reached"
     )
 
+    login_history_retention: timedelta | None = Field(
+        default=None,
+        description="Login history older than this is dropped a whole month at a time (`flask history prune`);"
+        " unset: kept",
+    )
+    login_history_months_ahead: int = Field(
+        default=3, ge=1, description="PostgreSQL: monthly login-history partitions made ahead of time"
+    )
     failed_login_retention: timedelta = Field(
         default=timedelta(days=90), description="How long failed logins are kept (`flask users prune-failed-logins`)"
     )
@@ -176,6 +200,7 @@ class Settings(BaseSettings):
         "email_verification_ttl",
         "password_reset_ttl",
         "email_change_ttl",
+        "login_history_retention",
         mode="before",
     )
     @classmethod
@@ -205,6 +230,11 @@ class Settings(BaseSettings):
             raise ValueError("JWT_REFRESH_TOKEN_EXPIRES must be longer than JWT_ACCESS_TOKEN_EXPIRES")
         if self.login_failure_memory < self.login_failure_max_delay:
             raise ValueError("LOGIN_FAILURE_MEMORY must be at least LOGIN_FAILURE_MAX_DELAY")
+        if self.redis_replica_acks is None:
+            sharded_or_watched = (self.redis_url or "").startswith(("redis+sentinel://", "redis+cluster://"))
+            self.redis_replica_acks = 1 if sharded_or_watched else 0
+        if self.redis_replica_acks and self.redis_replica_ack_timeout >= self.redis_socket_timeout:
+            raise ValueError("REDIS_REPLICA_ACK_TIMEOUT must be shorter than REDIS_SOCKET_TIMEOUT")
         if self.app_env == "production":
             self._check_production()
         return self
@@ -226,13 +256,13 @@ class Settings(BaseSettings):
 
     def sqlalchemy_url(self, instance_path: str) -> str:
         """The SQLAlchemy URL: our driver for a plain PostgreSQL URL, a SQLite file when unset."""
-        url = self.database_url
-        if not url:
+        if not self.database_url:
             return f"sqlite:///{Path(instance_path) / 'movies_auth.sqlite3'}"
-        for prefix in ("postgresql://", "postgres://"):
-            if url.startswith(prefix):
-                return "postgresql+psycopg://" + url.removeprefix(prefix)
-        return url
+        return _with_driver(self.database_url)
+
+    def sqlalchemy_replica_url(self) -> str | None:
+        """The SQLAlchemy URL of the read replica, when one is set."""
+        return _with_driver(self.database_replica_url) if self.database_replica_url else None
 
     @property
     def longest_token_life(self) -> timedelta:
@@ -271,3 +301,11 @@ def _instance_secret(path: Path) -> str:
         finally:
             draft.unlink()
     return path.read_text().strip()
+
+
+def _with_driver(url: str) -> str:
+    """Our PostgreSQL driver in a plain `postgresql://` URL; any other URL as it is."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    return url

@@ -5,11 +5,11 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import ColumnElement, Select, case, func, select
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from movies_async_api import search
 from movies_async_api.access import Access, visible_films
 from movies_async_api.models import Film, FilmGenre, FilmPerson, Genre, Person, Role
+from movies_async_api.read_replica import CatalogueReader
 from movies_async_api.schemas import FilmDetail, FilmListParams, FilmShort, FilmSort, PersonShort, SearchParams
 from movies_async_api.schemas import Genre as GenreOut
 
@@ -44,7 +44,7 @@ def _films() -> Select:
 class FilmService:
     """Film queries, each limited to what the caller's access level sees."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: CatalogueReader) -> None:
         self.engine = engine
 
     async def page(self, access: Access, params: FilmListParams) -> list[FilmShort]:

@@ -5,16 +5,16 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from movies_async_api.models import Genre
+from movies_async_api.read_replica import CatalogueReader
 from movies_async_api.schemas import Genre as GenreOut
 
 
 class GenreService:
     """Genre queries; genres are the same for every access level."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: CatalogueReader) -> None:
         self.engine = engine
 
     async def all(self) -> list[GenreOut]:

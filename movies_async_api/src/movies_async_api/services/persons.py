@@ -6,12 +6,13 @@ import uuid
 from collections import defaultdict
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from movies_async_api import search
 from movies_async_api.access import Access, visible_films
 from movies_async_api.models import Film, FilmPerson
 from movies_async_api.models import Person as PersonRow
+from movies_async_api.read_replica import CatalogueReader
 from movies_async_api.schemas import FilmShort, Person, PersonFilm, SearchParams
 
 _FILM_ORDER = (Film.imdb_rating.desc().nulls_last(), Film.id)
@@ -20,7 +21,7 @@ _FILM_ORDER = (Film.imdb_rating.desc().nulls_last(), Film.id)
 class PersonService:
     """Person queries; a person's films are limited to what the caller's access level sees."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: CatalogueReader) -> None:
         self.engine = engine
 
     async def search(self, access: Access, params: SearchParams) -> list[Person]:

@@ -2,6 +2,7 @@
 
 from flask import Flask
 
+from movies_auth.cli.history import history_group
 from movies_auth.cli.keys import keys_group
 from movies_auth.cli.mail import mail_group
 from movies_auth.cli.permissions import permissions_group
@@ -24,5 +25,5 @@ def register_commands(app: Flask) -> None:
         keys_group,
         mail_group,
     )
-    for group in groups:
+    for group in (*groups, history_group):
         app.cli.add_command(group)

@@ -7,12 +7,13 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session, selectinload
 
 from movies_auth import audit
 from movies_auth.errors import BadRequest, Conflict, NotFound
 from movies_auth.extensions import db
 from movies_auth.models import Role, User, normalize_email
+from movies_auth.read_replica import read_replica
 from movies_auth.services import access, breached_passwords, login_history, outbox, tokens
 from movies_auth.services.passwords import passwords
 from movies_auth.services.persistence import commit_unique, save_changes
@@ -128,6 +129,9 @@ def search(
         query = query.where(User.roles.any(Role.name == role))
     if permission:
         query = query.where(User.id.in_(access.holders_of(permission)))
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
     page = query.options(selectinload(User.roles)).order_by(User.email).limit(limit).offset(offset)
-    return list(db.session.scalars(page)), total
+
+    def read(session: Session) -> tuple[list[User], int]:
+        return list(session.scalars(page)), session.scalar(select(func.count()).select_from(query.subquery()))
+
+    return read_replica.read(read)

@@ -11,6 +11,7 @@ from movies_auth import audit
 from movies_auth.errors import Conflict, NotFound
 from movies_auth.extensions import db
 from movies_auth.models import Permission, Role
+from movies_auth.read_replica import read_replica
 from movies_auth.services import access
 from movies_auth.services.access import SUPERUSER_PERMISSION
 from movies_auth.services.persistence import commit_unique, find_by_name, save_changes
@@ -49,8 +50,8 @@ def refuse_renaming_or_deleting_built_in(name: str, built_in: Iterable[str], cha
 
 
 def list_permissions() -> list[Permission]:
-    """Every permission, by name."""
-    return list(db.session.scalars(select(Permission).order_by(Permission.name)))
+    """Every permission, by name (from the read replica, when there is one)."""
+    return read_replica.read(lambda session: list(session.scalars(select(Permission).order_by(Permission.name))))
 
 
 def get_permission(name: str) -> Permission:

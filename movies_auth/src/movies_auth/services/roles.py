@@ -12,6 +12,7 @@ from movies_auth import audit
 from movies_auth.errors import Conflict, NotFound
 from movies_auth.extensions import db
 from movies_auth.models import Permission, Role, role_permissions
+from movies_auth.read_replica import read_replica
 from movies_auth.services import access
 from movies_auth.services.permissions import DEFAULT_ROLES, BuiltIn, refuse_renaming_or_deleting_built_in
 from movies_auth.services.persistence import commit_unique, find_by_name, insert_unless_present, save_changes
@@ -24,8 +25,9 @@ class RoleNameTaken(Conflict):
 
 
 def list_roles() -> list[Role]:
-    """Every role with its permissions, by name."""
-    return list(db.session.scalars(select(Role).options(selectinload(Role.permissions)).order_by(Role.name)))
+    """Every role with its permissions, by name (from the read replica, when there is one)."""
+    query = select(Role).options(selectinload(Role.permissions)).order_by(Role.name)
+    return read_replica.read(lambda session: list(session.scalars(query)))
 
 
 def get_role(name: str) -> Role:

@@ -224,7 +224,7 @@ def end(user_id: str, session_id: str, *, generation: str = "") -> int:
 
 
 def _end_in_redis(user_id: str, session_id: str, generation: str = "") -> int:
-    return _run(_END, _keys_of(user_id, session_id), [session_id, generation])
+    return redis_store.run_acknowledged(_END, _keys_of(user_id, session_id), [session_id, generation])
 
 
 def _keys_of(user_id: str, session_id: str) -> list[str]:

@@ -204,8 +204,8 @@ def revoke_service_tokens(service_id: uuid.UUID) -> None:
 
 
 def _raise_epoch(key: str, except_session: str | None) -> None:
-    redis_store.client.eval(
-        _RAISE_EPOCH, 1, key, time.time_ns() // 1_000_000, except_session or "", _longest_token_life()
+    redis_store.run_acknowledged(
+        _RAISE_EPOCH, [key], [time.time_ns() // 1_000_000, except_session or "", _longest_token_life()]
     )
 
 
