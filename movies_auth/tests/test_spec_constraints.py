@@ -58,7 +58,12 @@ def test_every_request_string_is_published_without_control_characters(spec):
 
 def test_plain_text_passes_the_published_pattern_of_free_text(spec):
     strings = dict(request_strings(spec))
-    free_text = {where: schema for where, schema in strings.items() if "name" not in where.rsplit(" ", 1)[-1]}
+    # Names (of roles, permissions, services) and link tokens have narrow spellings of their own.
+    free_text = {
+        where: schema
+        for where, schema in strings.items()
+        if "name" not in where.rsplit(" ", 1)[-1] and not where.endswith(" token")
+    }
 
     assert any("password" in where for where in free_text)
     for where, schema in free_text.items():
