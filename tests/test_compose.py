@@ -133,7 +133,12 @@ def test_development_catches_mail_in_mailpit(tmp_path):
     assert done.returncode == 0, done.stderr
     services = yaml.safe_load(done.stdout)["services"]
     assert services["auth"]["environment"]["SMTP_URL"] == "smtp://mailpit:1025"
-    assert [port["target"] for port in services["mailpit"]["ports"]] == [8025]
+    # compose v1 prints short port syntax, v2 the long one
+    targets = [
+        p["target"] if isinstance(p, dict) else int(p.rsplit(":", 1)[-1].split("/")[0])
+        for p in services["mailpit"]["ports"]
+    ]
+    assert targets == [8025]
     assert services["auth"]["command"][0] == "gunicorn"  # whose workers run the mail sender
 
 

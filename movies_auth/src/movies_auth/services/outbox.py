@@ -33,7 +33,7 @@ PASSWORD_RESET = "password_reset"  # noqa: S105 (a kind of mail)
 EMAIL_CHANGE = "email_change"
 EMAIL_CHANGE_NOTICE = "email_change_notice"
 EMAIL_CHANGED = "email_changed"
-CLAIMED_AT_ONCE = 20
+CLAIMED_AT_ONCE = 10
 LAST_ERROR_LENGTH = 500
 
 _wakeup = threading.Event()
@@ -107,7 +107,7 @@ def _claim() -> list[Claimed]:
     now = utcnow()
     due = select(OutboxMail).where(OutboxMail.due_at <= now).order_by(OutboxMail.due_at).limit(CLAIMED_AT_ONCE)
     candidates = db.session.scalars(due.with_for_update(skip_locked=True)).all()
-    lease_end = now + _lease()
+    lease_end = now + _lease(len(candidates))
     claimed = []
     for mail in candidates:
         taken = db.session.execute(
@@ -122,9 +122,10 @@ def _claim() -> list[Claimed]:
     return claimed
 
 
-def _lease() -> timedelta:
-    # Longer than any one delivery can take (connect, TLS, login, send: each bounded by SMTP_TIMEOUT).
-    return timedelta(seconds=max(60.0, 6 * current_settings().smtp_timeout))
+def _lease(mails: int) -> timedelta:
+    # Longer than delivering them all one after the other can take (connect, TLS, login, send: each step
+    # bounded by SMTP_TIMEOUT), so no other sender takes the last of them while this one still works.
+    return timedelta(seconds=max(60.0, 6 * current_settings().smtp_timeout * mails))
 
 
 def _deliver(mail: Claimed, done: Pass) -> None:
