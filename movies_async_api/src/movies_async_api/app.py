@@ -19,7 +19,7 @@ from movies_async_api.docs import OPENAPI_URL, document_optional_auth, document_
 from movies_async_api.errors import register_error_handlers
 from movies_async_api.fast_path import AnswerFastPath
 from movies_async_api.http_metrics import HttpMetricsMiddleware
-from movies_async_api.local_answers import LocalAnswers, follow_catalogue_changes
+from movies_async_api.local_answers import LocalAnswers, follow_catalogue_changes, stop_following
 from movies_async_api.logging_setup import configure_logging
 from movies_async_api.read_replica import CatalogueReader
 from movies_async_api.request_context import RequestContextMiddleware
@@ -63,8 +63,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         for listener in listeners:
-            listener.cancel()
-        await asyncio.gather(*listeners, return_exceptions=True)
+            await stop_following(listener)
         await auth.aclose()
         await redis.aclose()
         await catalogue.dispose()

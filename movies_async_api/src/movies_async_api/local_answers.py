@@ -114,6 +114,15 @@ async def follow_catalogue_changes(redis: Redis, answers: LocalAnswers) -> None:
         await asyncio.sleep(RECONNECT_DELAY_SECONDS)
 
 
+async def stop_following(listener: asyncio.Task) -> None:
+    """Cancel a `follow_catalogue_changes` task and wait until it has ended."""
+    # A cancellation that lands as redis-py's read timeout fires is taken for the timeout and lost, so it is sent
+    # again until the task has ended.
+    while not listener.done():
+        listener.cancel()
+        await asyncio.wait({listener}, timeout=0.1)
+
+
 async def _listen(pubsub, answers: LocalAnswers) -> None:
     """Clear `answers` on each announcement; a quiet channel is pinged, so a dead connection is not mistaken
     for one on which nothing happens."""
