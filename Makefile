@@ -14,6 +14,9 @@ DEMO_FILMS ?=
 BENCH_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 BENCH_REDIS_URL ?= redis://127.0.0.1:6379/10
 BENCH_ARGS ?=
+# Material loads Mermaid from a CDN unless the page already has it: the pinned copy from npm comes with the site.
+MERMAID_VERSION := 11.17.2
+MERMAID_JS := docs/assets/javascripts/mermaid.min.js
 
 export FLASK_APP := movies_auth
 
@@ -61,9 +64,6 @@ $(BIN)/.docs-installed: docs/requirements.txt $(BIN)/.installed
 	$(BIN)/pip install --quiet -r docs/requirements.txt
 	@touch $@
 
-# Material loads Mermaid from a CDN unless the page already has it: the pinned copy from npm comes with the site.
-MERMAID_VERSION := 11.17.2
-MERMAID_JS := docs/assets/javascripts/mermaid.min.js
 $(MERMAID_JS):
 	@mkdir -p $(@D)
 	cd $(@D) && npm pack --silent mermaid@$(MERMAID_VERSION) >/dev/null \

@@ -331,7 +331,9 @@ def test_each_start_empties_the_metrics_directory_it_is_given_of_old_samples_onl
 
 @pytest.mark.parametrize("service", ["movies_auth", "movies_async_api"])
 def test_without_a_metrics_directory_each_start_makes_its_own_and_removes_it(monkeypatch, service):
-    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+    # Set, then deleted: monkeypatch then removes what the config sets, so later servers do not inherit it.
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "")
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR")
     config = runpy.run_path(str(REPO / service / "gunicorn.conf.py"))
     made = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
     assert made.is_dir() and not any(made.iterdir())
