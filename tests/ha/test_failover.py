@@ -3,6 +3,7 @@ revoked on the promoted replica, nothing answers 500, and the checks come back w
 
 from __future__ import annotations
 
+import collections
 import itertools
 import threading
 import time
@@ -73,11 +74,14 @@ def kill_and_recover(servers: RedisClusterServers | RedisSentinelServers, user_i
 
 def run_stream(client: FlaskClient, tokens: list[str], stream: Stream) -> list[threading.Thread]:
     def log_out() -> None:
-        for token in tokens:
-            if stream.stop.is_set():
-                return
+        # A logout refused with 503 (no replica to acknowledge it) is asked again later, as a client would.
+        waiting = collections.deque(tokens)
+        while waiting and not stream.stop.is_set():
+            token = waiting.popleft()
             status = client.delete(f"{API}/auth_token", headers={"Authorization": f"Bearer {token}"}).status_code
             stream.logouts.append((time.monotonic(), token, status))
+            if status == 503:
+                waiting.append(token)
             time.sleep(0.05)
 
     def validate() -> None:

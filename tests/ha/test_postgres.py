@@ -219,8 +219,15 @@ def logins_total(client, user_id: str, token: str) -> int:
 
 
 def replay(replica: PostgresServer, action: str) -> None:
+    """Pause or resume the replica's replay; a pause returns once replay has stopped, not when it was asked."""
     with psycopg.connect(replica.url, autocommit=True) as connection:
         connection.execute(f"SELECT pg_wal_replay_{action}()")
+        deadline = time.monotonic() + 10
+        while action == "pause" and time.monotonic() < deadline:
+            if connection.execute("SELECT pg_get_wal_replay_pause_state()").fetchone()[0] == "paused":
+                return
+            time.sleep(0.02)
+        assert action != "pause", "the replica did not pause its replay"
 
 
 def test_login_history_is_read_from_the_replica_and_from_the_primary_when_it_is_down(tmp_path, replicated, redis_url):

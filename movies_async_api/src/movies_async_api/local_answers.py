@@ -17,7 +17,7 @@ from cachetools import TTLCache
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from movies_async_api import redis_keys
+from movies_async_api import redis_connection, redis_keys
 from movies_async_api.access import Access
 
 logger = logging.getLogger(__name__)
@@ -101,7 +101,7 @@ async def follow_catalogue_changes(redis: Redis, answers: LocalAnswers) -> None:
     """Clear `answers` whenever a catalogue change is announced; serve from it only while subscribed."""
     while True:
         try:
-            async with redis.pubsub() as pubsub:
+            async with await redis_connection.pubsub(redis) as pubsub:
                 await pubsub.subscribe(redis_keys.CATALOGUE_CHANGED)
                 answers.clear()  # a change may have come while nobody listened
                 answers.listening = True

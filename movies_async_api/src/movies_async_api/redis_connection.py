@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
 from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.sentinel import Sentinel
 
@@ -32,6 +33,15 @@ def connect(url: str, **options: Any) -> Redis | RedisCluster:
         sentinel = Sentinel(_hosts(parts.netloc), sentinel_kwargs=sentinel_options, **options)
         return sentinel.master_for(service, db=int(db or 0), **credentials)
     return Redis.from_url(url, **options)
+
+
+async def pubsub(client: Redis | RedisCluster) -> PubSub:
+    """A pub/sub connection of `client`'s deployment; on a cluster, to the node that holds the first channel."""
+    # A cluster client learns its slot map on its first command; a pub/sub made before that finds no node
+    # for its channel. PUBLISH reaches every node of a cluster, so any node hears every announcement.
+    if isinstance(client, RedisCluster):
+        await client.initialize()
+    return client.pubsub()
 
 
 def _hosts(netloc: str) -> list[tuple[str, int]]:
