@@ -4,6 +4,7 @@ and never outlives a catalogue load in any worker.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import time
 from contextlib import closing
@@ -181,3 +182,21 @@ def test_nothing_is_held_while_redis_cannot_tell_of_catalogue_changes(make_clien
         assert fast.get(FILMS).status_code == 200
     assert not fast.app.state.local_answers.listening
     assert fast.app.state.local_answers.stored_bytes == 0
+
+
+def test_redis_out_of_reach_is_one_warning_not_one_per_retry(make_client, auth_service, caplog):
+    fast = make_client(auth_service.url, redis_url=f"redis://127.0.0.1:{free_port()}/0", **HOLD)
+    # The app's logging set-up replaced the root handlers, pytest's among them: listen on the logger itself.
+    listener_log = logging.getLogger("movies_async_api.local_answers")
+    listener_log.addHandler(caplog.handler)
+    try:
+        deadline = time.monotonic() + 10
+        while len(caplog.records) < 4 and time.monotonic() < deadline:  # attempts come a second apart
+            time.sleep(0.1)
+    finally:
+        listener_log.removeHandler(caplog.handler)
+
+    assert not fast.app.state.local_answers.listening
+    attempts = [record for record in caplog.records if "not hearing of catalogue changes" in record.message]
+    assert len(attempts) >= 4
+    assert [record.levelname for record in attempts].count("WARNING") == 1

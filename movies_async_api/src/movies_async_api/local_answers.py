@@ -99,15 +99,23 @@ class LocalAnswers:
 
 async def follow_catalogue_changes(redis: Redis, answers: LocalAnswers) -> None:
     """Clear `answers` whenever a catalogue change is announced; serve from it only while subscribed."""
+    failures = 0
     while True:
         try:
             async with await redis_connection.pubsub(redis) as pubsub:
                 await pubsub.subscribe(redis_keys.CATALOGUE_CHANGED)
                 answers.clear()  # a change may have come while nobody listened
                 answers.listening = True
+                if failures > 1:
+                    logger.info("hearing of catalogue changes again")
+                failures = 0
                 await _listen(pubsub, answers)
         except (RedisError, OSError) as error:
-            logger.warning("not hearing of catalogue changes (%s); answers come from Redis until it answers", error)
+            failures += 1
+            # The connection uses the request path's short timeouts, which a busy machine can miss once; nothing
+            # is served stale meanwhile, so only a second failure in a row is worth a warning, and only once.
+            level = logging.WARNING if failures == 2 else logging.INFO
+            logger.log(level, "not hearing of catalogue changes (%s); answers come from Redis until it answers", error)
         finally:
             answers.listening = False
             answers.clear()
