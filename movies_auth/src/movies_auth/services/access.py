@@ -21,12 +21,11 @@ from dataclasses import dataclass
 from sqlalchemy import Select, select
 
 from movies_auth import redis_keys
+from movies_auth.built_ins import SUPERUSER_PERMISSION
 from movies_auth.conditions import Condition, is_met
 from movies_auth.errors import NotFound
 from movies_auth.extensions import current_settings, db, redis_store
 from movies_auth.models import Permission, User, role_permissions, user_permissions, user_roles
-
-SUPERUSER_PERMISSION = "all_all"
 
 
 @dataclass(frozen=True)
