@@ -84,7 +84,7 @@ class ClientSideCache:
             if tracking:
                 values = [self._entries.get(key, _MISSING) for key in keys]
                 if _MISSING not in values:
-                    return values  # type: ignore[return-value]
+                    return values
             generation = self._generation
         values = self._read(keys)
         if tracking:

@@ -25,6 +25,7 @@ from movies_auth.jwt_manager import verify_remembered_token
 from movies_auth.models import Permission
 from movies_auth.openapi import TokenKind, documents_access, documents_header, may_fail_with, requires_token
 from movies_auth.services import access, accounts, tokens
+from movies_auth.view_typing import P, R, SameSignature
 
 # Names no service can have (names start with a letter): "every registered service".
 ANY_SERVICE: Collection[str] = ("*",)
@@ -34,13 +35,13 @@ Services = Collection[str] | Callable[[], Collection[str]]
 SUBJECT_TOKEN_NOTE = "A service may send a user's access token here to check that token instead of its own."  # noqa: S105
 
 
-def token_required(kind: TokenKind = "access", *, services: Services = NO_SERVICE) -> Callable:
+def token_required(kind: TokenKind = "access", *, services: Services = NO_SERVICE) -> SameSignature:
     """Require a valid, unrevoked bearer token: a user's of `kind` ("access", "refresh", or "any" of the
     two), or a service token of one of `services`."""
 
-    def decorator(view: Callable) -> Callable:
+    def decorator(view: Callable[P, R]) -> Callable[P, R]:
         @functools.wraps(view)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
             claims = get_jwt()
             if tokens.is_service_token(claims) and not _lets_in(services, claims):
                 raise Forbidden("Service tokens may not use this route")
@@ -50,7 +51,7 @@ def token_required(kind: TokenKind = "access", *, services: Services = NO_SERVIC
         verified_in_full = jwt_required(refresh=refresh, verify_type=verify_type)(wrapper)
 
         @functools.wraps(view)
-        def guarded(*args: Any, **kwargs: Any) -> Any:
+        def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
             if verify_remembered_token(refresh=refresh, verify_type=verify_type):
                 return wrapper(*args, **kwargs)
             return verified_in_full(*args, **kwargs)
@@ -60,13 +61,13 @@ def token_required(kind: TokenKind = "access", *, services: Services = NO_SERVIC
     return decorator
 
 
-def service_required(*names: str) -> Callable:
+def service_required(*names: str) -> SameSignature:
     """Let through service tokens of the named services only (of any service when none is named)."""
     allowed = names or ANY_SERVICE
 
-    def decorator(view: Callable) -> Callable:
+    def decorator(view: Callable[P, R]) -> Callable[P, R]:
         @functools.wraps(view)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
             if not tokens.is_service_token(get_jwt()):
                 raise Forbidden("Only a service may use this route")
             return view(*args, **kwargs)
@@ -109,12 +110,12 @@ def may_act_for(claims: Claims, user_id: str, condition: Condition) -> bool:
     return _may_act_for(claims, user_id, condition, holder_meets)
 
 
-def permissions_required(condition: Condition) -> Callable:
+def permissions_required(condition: Condition) -> SameSignature:
     """Let through users meeting `condition`: a name, `any_of(...)` or `all_of(...)`; superusers always."""
 
-    def decorator(view: Callable) -> Callable:
+    def decorator(view: Callable[P, R]) -> Callable[P, R]:
         @functools.wraps(view)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
             if not caller_meets(condition):
                 raise Forbidden(f"Permission denied: this needs {describe(condition)}")
             return view(*args, **kwargs)

@@ -18,7 +18,7 @@ import json
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import Select, select
+from sqlalchemy import CompoundSelect, select
 
 from movies_auth import redis_keys
 from movies_auth.built_ins import SUPERUSER_PERMISSION
@@ -81,7 +81,7 @@ def grants_changed() -> None:
     redis_store.client.incr(redis_keys.GRANTS_VERSION)
 
 
-def holders_of(permission_name: str) -> Select:
+def holders_of(permission_name: str) -> CompoundSelect:
     """The ids of the users holding a permission, directly or through a role."""
     direct = (
         select(user_permissions.c.user_id)

@@ -111,4 +111,4 @@ def seed_defaults() -> list[str]:
 def superuser_role() -> Role:
     """The superuser role, created (or given back `all_all`) with the other defaults when missing."""
     seed_defaults()
-    return db.session.scalar(select(Role).where(Role.name == SUPERUSER_ROLE))
+    return db.session.scalars(select(Role).where(Role.name == SUPERUSER_ROLE)).one()
