@@ -29,7 +29,7 @@ help:
 	@echo "make test   run the test suites: both services and the client library, then the deployment and the docs site (mkdocs build --strict)"
 	@echo "make test-ha  Redis Cluster and Sentinel, a PostgreSQL replica and failovers, started on loopback ports 7100-7199"
 	@echo "make bench  measure both services under load (wrk) against a constant-JSON baseline; real PostgreSQL and Redis"
-	@echo "make lint   check style and common bugs (ruff)"
+	@echo "make lint   check style and common bugs (ruff), and types (mypy, mypy.ini)"
 	@echo "make certs  a self-signed TLS pair in nginx/certs for nginx (docker compose, local use)"
 	@echo "make clean  remove the virtualenv and local data"
 
@@ -83,6 +83,7 @@ bench: install
 lint: install
 	$(BIN)/ruff check movies_auth movies_auth_client movies_async_api tests bench
 	$(BIN)/ruff format --check movies_auth movies_auth_client movies_async_api tests bench
+	$(BIN)/mypy
 
 certs:
 	nginx/make-certs nginx/certs

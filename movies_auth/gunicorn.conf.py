@@ -30,7 +30,9 @@ def post_worker_init(worker):
     """Start the worker's mail sender (MAIL_SENDER_THREAD): it delivers the outbox in the background."""
     from movies_auth.services.outbox import start_sender
 
-    start_sender(worker.wsgi)
+    # `make bench` serves its constant reference app with this configuration too: it has no outbox.
+    if "settings" in getattr(worker.wsgi, "extensions", {}):
+        start_sender(worker.wsgi)
 
 
 # Prometheus multiprocess mode: each worker writes its samples to files in PROMETHEUS_MULTIPROC_DIR and a scrape

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 
-from movies_auth.services.permissions import ADMIN_PERMISSION
+from movies_auth.built_ins import ADMIN_PERMISSION
 from support import API, PASSWORD, bearer, login, register
 
 _FIELD = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|\S+)')

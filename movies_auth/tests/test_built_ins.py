@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import delete, select
 
+from movies_auth.built_ins import DEFAULT_PERMISSIONS, DEFAULT_ROLES
 from movies_auth.extensions import db
 from movies_auth.models import Permission, Role, role_permissions
-from movies_auth.services.permissions import DEFAULT_PERMISSIONS, DEFAULT_ROLES
 from support import API, login
 
 BUILT_IN_ROLES = sorted(DEFAULT_ROLES)

@@ -11,9 +11,9 @@ import time
 import pytest
 from sqlalchemy import select
 
+from movies_auth.built_ins import DEFAULT_PERMISSIONS, DEFAULT_ROLES
 from movies_auth.extensions import db
 from movies_auth.models import Permission, Role, User
-from movies_auth.services.permissions import DEFAULT_PERMISSIONS, DEFAULT_ROLES
 from support import API, bearer, login, row_count
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from flasgger import Swagger
 from flask import Flask
 
+from movies_auth.built_ins import ADMIN_PERMISSION
 from movies_auth.guards import SUBJECT_TOKEN_HEADER
 from movies_auth.openapi import ErrorExamples, build_spec
 from movies_auth.services.accounts import EmailTaken
-from movies_auth.services.permissions import ADMIN_PERMISSION, PermissionNameTaken
+from movies_auth.services.permissions import PermissionNameTaken
 from movies_auth.services.roles import RoleNameTaken
 from movies_auth.services.superusers import LastSuperuser
 from movies_auth.services.tokens import TOKEN_REVOKED

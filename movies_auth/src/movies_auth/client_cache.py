@@ -84,7 +84,7 @@ class ClientSideCache:
             if tracking:
                 values = [self._entries.get(key, _MISSING) for key in keys]
                 if _MISSING not in values:
-                    return values  # type: ignore[return-value]
+                    return values
             generation = self._generation
         values = self._read(keys)
         if tracking:
@@ -135,6 +135,7 @@ class ClientSideCache:
         """The tracking connections with a message waiting (or closed), without blocking."""
         # redis-py's `can_read(0)` costs three system calls and an exception (set a zero timeout, try a
         # recv, restore the timeout); one poll of every socket costs one, once their parsers' buffers are empty.
+        # `_parser._buffer` and `_sock` are redis-py's private names: see movies_auth.library_seams.
         ready = {descriptor for descriptor, _ in self._poller.poll(0)}
         waiting = []
         for connection in self._connections:

@@ -40,7 +40,7 @@ class AllOf:
 
 Condition = Union[str, AnyOf, AllOf]  # noqa: UP007 (a runtime alias the dataclasses above refer to)
 
-_OPERATORS = {"any": AnyOf, "all": AllOf}
+_OPERATORS: dict[str, type[AnyOf] | type[AllOf]] = {"any": AnyOf, "all": AllOf}
 
 
 def any_of(*conditions: Condition) -> AnyOf:

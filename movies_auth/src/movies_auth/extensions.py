@@ -112,6 +112,7 @@ class RouteLimiter(Limiter):
     every request. So do not configure default or application limits here: they would not apply.
     """
 
+    # Private names of Flask-Limiter and Flask, held by their pins: see movies_auth.library_seams.
     def _check_request_limit(self, callable_name: str | None = None, in_middleware: bool = True) -> None:
         if not in_middleware:
             super()._check_request_limit(callable_name, in_middleware)

@@ -12,6 +12,7 @@ route, so its answers stay the only refusals there are. A dependency that fails 
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 from collections.abc import Callable, Iterable
@@ -23,14 +24,14 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import OperationalError
 
 from movies_auth import errors, metrics
+from movies_auth.check_rule import SUBJECT_TOKEN_HEADER, Claims, refusal
 from movies_auth.errors import NotFound
-from movies_auth.guards import SUBJECT_TOKEN_HEADER, is_same_user, may_act_for
+from movies_auth.guards import holder_meets
 from movies_auth.jwt_manager import BEARER, remembered_token
 from movies_auth.openapi import query_loader
 from movies_auth.request_context import ROUTE_ENVIRON_KEY
 from movies_auth.schemas import MessageSchema, PermissionCheckQuerySchema, PermissionCheckSchema
-from movies_auth.services import access, tokens
-from movies_auth.services.permissions import ADMIN_PERMISSION
+from movies_auth.services import access
 from movies_auth.views.tokens import TOKEN_IS_VALID
 
 if TYPE_CHECKING:
@@ -91,15 +92,13 @@ class FastChecks:
 
     def _token_validation(self, environ: WSGIEnvironment) -> _Answer | None:
         caller = _bearer_claims(environ)
-        if caller is None or not _subject_passes(environ, caller, user_id=None):
+        if caller is None or not _passes(environ, caller, user_id=None):
             return None
         return self._token_is_valid
 
     def _permission_validation(self, environ: WSGIEnvironment, user_id: str) -> _Answer | None:
         caller = _bearer_claims(environ)
-        if caller is None or not _subject_passes(environ, caller, user_id=user_id):
-            return None
-        if not may_act_for(caller, user_id, ADMIN_PERMISSION):
+        if caller is None or not _passes(environ, caller, user_id=user_id):
             return None
         try:
             condition = self._load_query(environ.get("QUERY_STRING", "").encode("latin-1"))["permissions"]
@@ -119,18 +118,26 @@ def _bearer_claims(environ: WSGIEnvironment) -> dict[str, Any] | None:
     return caller.claims if caller else None
 
 
-def _subject_passes(environ: WSGIEnvironment, caller: dict[str, Any], *, user_id: str | None) -> bool:
-    """What `guards.subject_claims` and the guards check of an `X-Subject-Token`: none, or one sent by a service
-    that is a live user access token this app verified before (and, with `user_id`, that user's)."""
+class _NotRemembered(Exception):
+    """The token in `X-Subject-Token` is not one this app verified before: Flask decides."""
+
+
+def _passes(environ: WSGIEnvironment, caller: Claims, *, user_id: str | None) -> bool:
+    """Whether `check_rule.refusal` lets the check pass, with an `X-Subject-Token` only when this app verified
+    it before as a live user access token; every other case goes on to Flask."""
     token = environ.get(_SUBJECT_TOKEN)
-    if token is None:
-        return True
-    if not tokens.is_service_token(caller):
+    subject = None if token is None else functools.partial(_remembered_subject, token)
+    try:
+        return refusal(caller, user_id=user_id, subject=subject, holds=holder_meets) is None
+    except _NotRemembered:
         return False
+
+
+def _remembered_subject(token: str) -> Claims:
     subject = remembered_token(token)
     if subject is None or subject.claims["type"] != "access":
-        return False
-    return user_id is None or is_same_user(subject.claims["sub"], user_id)
+        raise _NotRemembered
+    return subject.claims
 
 
 def _rule(app: Flask, endpoint: str) -> str:

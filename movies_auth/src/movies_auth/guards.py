@@ -16,31 +16,32 @@ from typing import Any
 from flask import request
 from flask_jwt_extended import get_jwt, jwt_required
 
+from movies_auth.built_ins import ADMIN_PERMISSION, SUPERUSER_PERMISSION
+from movies_auth.check_rule import SUBJECT_TOKEN_HEADER, Claims, is_same_user, refusal
+from movies_auth.check_rule import may_act_for as _may_act_for
 from movies_auth.conditions import Condition, describe
 from movies_auth.errors import Forbidden, NotFound
 from movies_auth.jwt_manager import verify_remembered_token
 from movies_auth.models import Permission
 from movies_auth.openapi import TokenKind, documents_access, documents_header, may_fail_with, requires_token
 from movies_auth.services import access, accounts, tokens
-from movies_auth.services.access import SUPERUSER_PERMISSION
-from movies_auth.services.permissions import ADMIN_PERMISSION
+from movies_auth.view_typing import P, R, SameSignature
 
 # Names no service can have (names start with a letter): "every registered service".
 ANY_SERVICE: Collection[str] = ("*",)
 NO_SERVICE: Collection[str] = ()
 Services = Collection[str] | Callable[[], Collection[str]]
 
-SUBJECT_TOKEN_HEADER = "X-Subject-Token"  # noqa: S105 (a header name)
 SUBJECT_TOKEN_NOTE = "A service may send a user's access token here to check that token instead of its own."  # noqa: S105
 
 
-def token_required(kind: TokenKind = "access", *, services: Services = NO_SERVICE) -> Callable:
+def token_required(kind: TokenKind = "access", *, services: Services = NO_SERVICE) -> SameSignature:
     """Require a valid, unrevoked bearer token: a user's of `kind` ("access", "refresh", or "any" of the
     two), or a service token of one of `services`."""
 
-    def decorator(view: Callable) -> Callable:
+    def decorator(view: Callable[P, R]) -> Callable[P, R]:
         @functools.wraps(view)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
             claims = get_jwt()
             if tokens.is_service_token(claims) and not _lets_in(services, claims):
                 raise Forbidden("Service tokens may not use this route")
@@ -50,7 +51,7 @@ def token_required(kind: TokenKind = "access", *, services: Services = NO_SERVIC
         verified_in_full = jwt_required(refresh=refresh, verify_type=verify_type)(wrapper)
 
         @functools.wraps(view)
-        def guarded(*args: Any, **kwargs: Any) -> Any:
+        def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
             if verify_remembered_token(refresh=refresh, verify_type=verify_type):
                 return wrapper(*args, **kwargs)
             return verified_in_full(*args, **kwargs)
@@ -60,13 +61,13 @@ def token_required(kind: TokenKind = "access", *, services: Services = NO_SERVIC
     return decorator
 
 
-def service_required(*names: str) -> Callable:
+def service_required(*names: str) -> SameSignature:
     """Let through service tokens of the named services only (of any service when none is named)."""
     allowed = names or ANY_SERVICE
 
-    def decorator(view: Callable) -> Callable:
+    def decorator(view: Callable[P, R]) -> Callable[P, R]:
         @functools.wraps(view)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
             if not tokens.is_service_token(get_jwt()):
                 raise Forbidden("Only a service may use this route")
             return view(*args, **kwargs)
@@ -75,14 +76,6 @@ def service_required(*names: str) -> Callable:
         return token_required("access", services=allowed)(documents_access(note)(may_fail_with(403)(wrapper)))
 
     return decorator
-
-
-def is_same_user(identity: str, user_id: str) -> bool:
-    """Whether a URL's user id names the token's user (any spelling of the same uuid)."""
-    try:
-        return uuid.UUID(user_id) == uuid.UUID(identity)
-    except ValueError:
-        return False
 
 
 def callers_session(user_id: uuid.UUID | str) -> str | None:
@@ -101,7 +94,7 @@ def caller_meets(condition: Condition) -> bool:
     return holder_meets(get_jwt(), condition)
 
 
-def holder_meets(claims: dict[str, Any], condition: Condition) -> bool:
+def holder_meets(claims: Claims, condition: Condition) -> bool:
     """Whether the user a token's claims name meets `condition` (superusers always do; services never)."""
     if tokens.is_service_token(claims):
         return False
@@ -111,18 +104,18 @@ def holder_meets(claims: dict[str, Any], condition: Condition) -> bool:
         return False
 
 
-def may_act_for(claims: dict[str, Any], user_id: str, condition: Condition) -> bool:
+def may_act_for(claims: Claims, user_id: str, condition: Condition) -> bool:
     """Whether a token's holder may act on the account `user_id`: as a service the token guard let in, as the
     account's owner, or as a user meeting `condition`."""
-    return tokens.is_service_token(claims) or is_same_user(claims["sub"], user_id) or holder_meets(claims, condition)
+    return _may_act_for(claims, user_id, condition, holder_meets)
 
 
-def permissions_required(condition: Condition) -> Callable:
+def permissions_required(condition: Condition) -> SameSignature:
     """Let through users meeting `condition`: a name, `any_of(...)` or `all_of(...)`; superusers always."""
 
-    def decorator(view: Callable) -> Callable:
+    def decorator(view: Callable[P, R]) -> Callable[P, R]:
         @functools.wraps(view)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
             if not caller_meets(condition):
                 raise Forbidden(f"Permission denied: this needs {describe(condition)}")
             return view(*args, **kwargs)
@@ -162,10 +155,7 @@ def owner_or_admin_required(view: Callable) -> Callable:
 
     @functools.wraps(view)
     def wrapper(user_id: str, **kwargs: Any) -> Any:
-        subject = subject_claims()
-        if subject is not None and not is_same_user(subject["sub"], user_id):
-            raise Forbidden(f"The token in {SUBJECT_TOKEN_HEADER} belongs to another user")
-        _require_owner_or(user_id, ADMIN_PERMISSION)
+        require_check(user_id)
         try:
             parsed = uuid.UUID(user_id)
         except ValueError as error:
@@ -179,13 +169,20 @@ def owner_or_admin_required(view: Callable) -> Callable:
     return token_required("access", services=ANY_SERVICE)(guarded)
 
 
-def subject_claims() -> dict[str, Any] | None:
-    """The claims of the user token a service sent in `X-Subject-Token` (checked like a bearer token); None without."""
+def require_check(user_id: str | None) -> None:
+    """403 unless `check_rule.refusal` lets the caller check a token (`user_id` None) or that account's permissions.
+
+    A token in `X-Subject-Token` is checked like a bearer token (401 or 422 when it is not a live user
+    access token), once the caller is known to be a service.
+    """
     encoded = request.headers.get(SUBJECT_TOKEN_HEADER)
-    if encoded is None:
-        return None
-    if not caller_is_service():
-        raise Forbidden(f"Only a service may send {SUBJECT_TOKEN_HEADER}")
+    subject = None if encoded is None else functools.partial(_verified_subject, encoded)
+    reason = refusal(get_jwt(), user_id=user_id, subject=subject, holds=holder_meets)
+    if reason is not None:
+        raise Forbidden(reason)
+
+
+def _verified_subject(encoded: str) -> Claims:
     return tokens.verify_user_access_token(encoded, header=SUBJECT_TOKEN_HEADER)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from contextvars import ContextVar
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import flask_jwt_extended
@@ -21,9 +21,7 @@ VERIFIED_TOKENS_KEPT = 50_000
 REQUIRED_CLAIMS = ("sub", "exp", "iat", "jti", "type")
 BEARER = "Bearer "
 
-# The key one token is being signed with: its `kid` header and its signature must name the same key,
-# even if another thread sees the ring change in between.
-_signing_with: ContextVar[SigningKey] = ContextVar("signing_with")
+SIGNING_KEY_G = "movies_auth_signing_key"
 
 
 class VerifiedToken(NamedTuple):
@@ -64,6 +62,10 @@ class VerifiedTokens:
                 self._cache[token] = verified
 
 
+def _never_revoked(_header: dict[str, Any], _payload: dict[str, Any]) -> bool:
+    return False
+
+
 class JWTManager(flask_jwt_extended.JWTManager):
     """A `JWTManager` that signs with the newest key of the ring and remembers the tokens it verified.
 
@@ -76,25 +78,22 @@ class JWTManager(flask_jwt_extended.JWTManager):
     dictionary lookup. Revocation is not cached here: it is checked on every request.
     """
 
+    is_revoked: Callable[[dict[str, Any], dict[str, Any]], bool] = staticmethod(_never_revoked)
+
     def init_app(self, app: Flask, add_context_processor: bool = False) -> None:
         """Bind to `app`, with an empty cache of verified tokens of its own."""
         super().init_app(app, add_context_processor)
         app.extensions["verified_tokens"] = VerifiedTokens()
+        self.additional_headers_loader(_key_id_header)
         self.encode_key_loader(_encode_key)
         self.decode_key_loader(_decode_key)
 
-    def _encode_jwt_from_config(self, identity: Any, token_type: str, claims=None, fresh=False, **kwargs: Any) -> str:
-        ring: KeyRing | None = current_app.extensions.get("key_ring")
-        if ring is None:
-            return super()._encode_jwt_from_config(identity, token_type, claims, fresh, **kwargs)
-        key = ring.snapshot.signing_key
-        kwargs["headers"] = {**(kwargs.get("headers") or {}), "kid": key.kid}
-        reset = _signing_with.set(key)
-        try:
-            return super()._encode_jwt_from_config(identity, token_type, claims, fresh, **kwargs)
-        finally:
-            _signing_with.reset(reset)
+    def token_in_blocklist_loader(self, callback: Callable[[dict[str, Any], dict[str, Any]], bool]) -> Callable:
+        """flask-jwt-extended's decorator, the callback also kept for `remembered_token` to ask."""
+        self.is_revoked = callback
+        return super().token_in_blocklist_loader(callback)
 
+    # A private method of flask-jwt-extended, held by its pin: see movies_auth.library_seams.
     def _decode_jwt_from_config(
         self, encoded_token: str, csrf_value: str | None = None, allow_expired: bool = False
     ) -> dict:
@@ -122,7 +121,7 @@ def remembered_token(token: str, *, refresh: bool = False, verify_type: bool = T
     if verify_type and (claims["type"] == "refresh") != refresh:
         return None
     manager: JWTManager = current_app.extensions["flask-jwt-extended"]
-    if manager._token_in_blocklist_callback(verified.header, claims):
+    if manager.is_revoked(verified.header, claims):
         return None
     return verified
 
@@ -141,6 +140,7 @@ def verify_remembered_token(*, refresh: bool, verify_type: bool) -> bool:
     verified = remembered_token(authorization[len(BEARER) :], refresh=refresh, verify_type=verify_type)
     if verified is None:
         return False
+    # flask-jwt-extended's private names in `g` (movies_auth.library_seams).
     g._jwt_extended_jwt_user = None  # no user loader: what verify_jwt_in_request would set
     g._jwt_extended_jwt_header = verified.header
     g._jwt_extended_jwt = dict(verified.claims)
@@ -157,8 +157,29 @@ def _current_keys() -> object:
     return ring.snapshot if ring else None
 
 
+def _signing_key() -> SigningKey | None:
+    """The key this app context signs with: the ring's newest when first asked, then the same one.
+
+    flask-jwt-extended asks for a token's `kid` header and for its signing key separately; both must
+    name the same key even if the ring changes in between. None with HS256.
+    """
+    ring: KeyRing | None = current_app.extensions.get("key_ring")
+    if ring is None:
+        return None
+    key: SigningKey | None = g.get(SIGNING_KEY_G)
+    if key is None:
+        key = ring.snapshot.signing_key
+        setattr(g, SIGNING_KEY_G, key)
+    return key
+
+
+def _key_id_header(_identity: Any) -> dict[str, Any]:
+    key = _signing_key()
+    return {"kid": key.kid} if key else {}
+
+
 def _encode_key(_identity: Any) -> Any:
-    key = _signing_with.get(None)
+    key = _signing_key()
     return key.private_key if key else current_app.config["JWT_SECRET_KEY"]
 
 

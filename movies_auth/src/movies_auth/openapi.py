@@ -25,6 +25,7 @@ from movies_auth import __version__
 from movies_auth.errors import BadRequest
 from movies_auth.models import CODE_NAME, CODE_NAME_MAX_LENGTH, SESSION_ID_PATTERN
 from movies_auth.schemas import ErrorSchema, ValidationErrorSchema
+from movies_auth.view_typing import P, R, SameSignature
 
 APIDOC_ATTR = "__apidoc__"
 TokenKind = Literal["access", "refresh", "any"]
@@ -166,20 +167,20 @@ def _no_content(status: int) -> Response:
     return response
 
 
-def may_fail_with(*statuses: int) -> Callable:
+def may_fail_with(*statuses: int) -> SameSignature:
     """Document error statuses a view may answer with (raised by its guards or services)."""
 
-    def decorator(view: Callable) -> Callable:
+    def decorator(view: Callable[P, R]) -> Callable[P, R]:
         _apidoc(view)["errors"].update(statuses)
         return view
 
     return decorator
 
 
-def requires_token(kind: TokenKind = "access", *, services: bool = False) -> Callable:
+def requires_token(kind: TokenKind = "access", *, services: bool = False) -> SameSignature:
     """Document that the view needs a bearer token of `kind`, or a service token when `services` may call it."""
 
-    def decorator(view: Callable) -> Callable:
+    def decorator(view: Callable[P, R]) -> Callable[P, R]:
         doc = _apidoc(view)
         doc["token"] = kind
         doc["service_token"] = services
@@ -189,20 +190,20 @@ def requires_token(kind: TokenKind = "access", *, services: bool = False) -> Cal
     return decorator
 
 
-def documents_header(name: str, description: str) -> Callable:
+def documents_header(name: str, description: str) -> SameSignature:
     """Document an optional request header the view reads."""
 
-    def decorator(view: Callable) -> Callable:
+    def decorator(view: Callable[P, R]) -> Callable[P, R]:
         _apidoc(view).setdefault("headers", {})[name] = description
         return view
 
     return decorator
 
 
-def documents_access(note: str) -> Callable:
+def documents_access(note: str) -> SameSignature:
     """Document who may call the view (the check itself is the guard's)."""
 
-    def decorator(view: Callable) -> Callable:
+    def decorator(view: Callable[P, R]) -> Callable[P, R]:
         _apidoc(view)["access"] = note
         return view
 
@@ -239,7 +240,7 @@ def build_spec(
         view = app.view_functions[rule.endpoint]
         operations = {
             method.lower(): _operation(view, doc, rule.endpoint, rule.arguments, error_examples)
-            for method in sorted(rule.methods - {"HEAD", "OPTIONS"})
+            for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"})
         }
         spec.path(path=_RULE_ARGUMENT.sub(r"{\1}", rule.rule), operations=operations)
     return spec.to_dict()

@@ -185,7 +185,7 @@ def _is_key_file(path: Path) -> bool:
 
 
 def _read_keys(folder: Path, algorithm: str) -> dict[str, SigningKey]:
-    keys = {}
+    keys: dict[str, SigningKey] = {}
     if not folder.is_dir():
         return keys
     for path in folder.iterdir():

@@ -7,10 +7,10 @@ from collections.abc import Callable
 import click
 from marshmallow import ValidationError
 
+from movies_auth.built_ins import SUPERUSER_PERMISSION
 from movies_auth.cli.common import AdminGroup, confirm, describe_invalid, reaches_running_servers, yes_option
 from movies_auth.schemas import RegistrationSchema
 from movies_auth.services import access, accounts
-from movies_auth.services.access import SUPERUSER_PERMISSION
 from movies_auth.services.permissions import superuser_role
 
 superuser_group = AdminGroup("superuser", help="Create and delete superusers.")

@@ -18,15 +18,14 @@ import json
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import Select, select
+from sqlalchemy import CompoundSelect, select
 
 from movies_auth import redis_keys
+from movies_auth.built_ins import SUPERUSER_PERMISSION
 from movies_auth.conditions import Condition, is_met
 from movies_auth.errors import NotFound
 from movies_auth.extensions import current_settings, db, redis_store
 from movies_auth.models import Permission, User, role_permissions, user_permissions, user_roles
-
-SUPERUSER_PERMISSION = "all_all"
 
 
 @dataclass(frozen=True)
@@ -82,7 +81,7 @@ def grants_changed() -> None:
     redis_store.client.incr(redis_keys.GRANTS_VERSION)
 
 
-def holders_of(permission_name: str) -> Select:
+def holders_of(permission_name: str) -> CompoundSelect:
     """The ids of the users holding a permission, directly or through a role."""
     direct = (
         select(user_permissions.c.user_id)

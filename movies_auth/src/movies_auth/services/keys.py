@@ -60,7 +60,7 @@ def retire(kid: str, *, force: bool = False) -> KeyState:
     state = next((state for state in list_keys() if state.key.kid == kid), None)
     if state is None:
         raise NotFound(f"No key {kid!r} in the key ring")
-    if state.superseded_at is None:
+    if state.superseded_at is None or state.retirable_at is None:
         raise Conflict(f"Key {kid} signs new tokens; run `flask keys rotate` first, then retire it")
     if not force and state.retirable_at > datetime.now(UTC):
         raise Conflict(

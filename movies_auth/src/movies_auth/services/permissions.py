@@ -8,26 +8,18 @@ from typing import Any
 from sqlalchemy import select
 
 from movies_auth import audit
+from movies_auth.built_ins import (
+    ADMIN_PERMISSION,  # noqa: F401 (still imported from here by tests/conftest.py)
+    DEFAULT_PERMISSIONS,
+    DEFAULT_ROLES,
+    SUPERUSER_ROLE,
+)
 from movies_auth.errors import Conflict, NotFound
 from movies_auth.extensions import db
 from movies_auth.models import Permission, Role
 from movies_auth.read_replica import read_replica
 from movies_auth.services import access
-from movies_auth.services.access import SUPERUSER_PERMISSION
 from movies_auth.services.persistence import commit_unique, find_by_name, save_changes
-
-ADMIN_PERMISSION = "permissions_admin"
-SUPERUSER_ROLE = "superuser"
-
-DEFAULT_PERMISSIONS = {
-    SUPERUSER_PERMISSION: "Every permission (superuser)",
-    ADMIN_PERMISSION: "Manage roles, permissions and grants",
-    "pro_read": "Watch every film, whatever its rating",
-}
-DEFAULT_ROLES = {
-    SUPERUSER_ROLE: ("Administrators of the whole platform", [SUPERUSER_PERMISSION]),
-    "subscriber": ("Paying subscribers", ["pro_read"]),
-}
 
 
 class PermissionNameTaken(Conflict):
@@ -119,4 +111,4 @@ def seed_defaults() -> list[str]:
 def superuser_role() -> Role:
     """The superuser role, created (or given back `all_all`) with the other defaults when missing."""
     seed_defaults()
-    return db.session.scalar(select(Role).where(Role.name == SUPERUSER_ROLE))
+    return db.session.scalars(select(Role).where(Role.name == SUPERUSER_ROLE)).one()

@@ -9,12 +9,13 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import selectinload
 
 from movies_auth import audit
+from movies_auth.built_ins import DEFAULT_ROLES
 from movies_auth.errors import Conflict, NotFound
 from movies_auth.extensions import db
 from movies_auth.models import Permission, Role, role_permissions
 from movies_auth.read_replica import read_replica
 from movies_auth.services import access
-from movies_auth.services.permissions import DEFAULT_ROLES, BuiltIn, refuse_renaming_or_deleting_built_in
+from movies_auth.services.permissions import BuiltIn, refuse_renaming_or_deleting_built_in
 from movies_auth.services.persistence import commit_unique, find_by_name, insert_unless_present, save_changes
 from movies_auth.services.superusers import keeping_a_superuser
 

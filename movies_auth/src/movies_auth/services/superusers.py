@@ -7,10 +7,11 @@ from contextlib import contextmanager
 
 from sqlalchemy import exists, select
 
+from movies_auth.built_ins import SUPERUSER_PERMISSION
 from movies_auth.errors import Conflict
 from movies_auth.extensions import db
 from movies_auth.models import Permission
-from movies_auth.services.access import SUPERUSER_PERMISSION, holders_of
+from movies_auth.services.access import holders_of
 
 
 class LastSuperuser(Conflict):

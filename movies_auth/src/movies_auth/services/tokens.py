@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -118,7 +119,7 @@ def issue_service_token(service_id: uuid.UUID, service_name: str) -> ServiceToke
     return ServiceToken(access_token=token, expires_in=int(lifetime.total_seconds()))
 
 
-def is_service_token(claims: dict[str, Any]) -> bool:
+def is_service_token(claims: Mapping[str, Any]) -> bool:
     """Whether the claims are a service's rather than a user's."""
     return claims.get(TYPE_CLAIM) == SERVICE_TOKEN_TYPE
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from flask import Blueprint
 
+from movies_auth.built_ins import ADMIN_PERMISSION
 from movies_auth.guards import permissions_required, superuser_required_for
 from movies_auth.models import Permission, Role
 from movies_auth.openapi import accepts, responds
 from movies_auth.schemas import GrantSchema, PermissionSchema, RoleSchema
 from movies_auth.services import accounts, grants, permissions, roles
-from movies_auth.services.permissions import ADMIN_PERMISSION
 
 bp = Blueprint("grants", __name__, url_prefix="/auth/api/v1/users")
 
