@@ -47,7 +47,6 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
 import signing  # noqa: E402 (beside this script)
-from harness import Process, RedisClusterServers, free_port, fresh_database, fresh_redis  # noqa: E402
 from movies_auth.models import LoginAttempt, User  # noqa: E402
 from movies_auth.services.passwords import Passwords  # noqa: E402
 from movies_auth.services.sessions import new_generation, new_session_id  # noqa: E402
@@ -55,6 +54,10 @@ from movies_auth.settings import Settings  # noqa: E402
 from otlp_sink import OtlpSink  # noqa: E402 (beside this script)
 
 from movies_auth import redis_keys  # noqa: E402
+from testkit.ports import free_port  # noqa: E402
+from testkit.processes import Process  # noqa: E402
+from testkit.redis_servers import RedisClusterServers  # noqa: E402
+from testkit.stores import fresh_database, fresh_redis  # noqa: E402
 
 BIN = Path(sys.executable).parent
 RESULTS = REPO / "bench" / "results"

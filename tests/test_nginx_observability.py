@@ -15,9 +15,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
-from harness import Process, free_port
 
-from conftest import make_certificate, nginx_variables, render_nginx, require, world_readable_directory
+from deployment import make_certificate, nginx_variables, render_nginx, require, world_readable_directory
+from testkit.ports import free_port
+from testkit.processes import Process
 
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 

@@ -29,7 +29,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import REPO, Platform, running_platform
+from deployment import REPO, Platform, running_platform
 
 API = "/auth/api/v1"
 PASSWORD = "correct horse battery"

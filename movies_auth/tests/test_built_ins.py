@@ -7,10 +7,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import delete, select
 
+from auth_support import API, login
 from movies_auth.extensions import db
 from movies_auth.models import Permission, Role, role_permissions
 from movies_auth.services.permissions import DEFAULT_PERMISSIONS, DEFAULT_ROLES
-from support import API, login
 
 BUILT_IN_ROLES = sorted(DEFAULT_ROLES)
 BUILT_IN_PERMISSIONS = sorted(DEFAULT_PERMISSIONS)

@@ -7,12 +7,11 @@ import os
 import signal
 
 import pytest
-from conftest import serve
 
-from harness import free_port
+from client_support import RecordingObserver, serve
 from movies_auth_client import AuthUnavailable, BreakerState, Call, CircuitBreaker, Outcome
 from movies_auth_client.service_token import MAX_RETRY_DELAY, retry_delay
-from support import RecordingObserver
+from testkit.ports import free_port
 
 THRESHOLD, COOLDOWN = 3, 1.0
 
