@@ -61,7 +61,7 @@ test: install
 	$(BIN)/pytest $(CODE_SUITES)
 
 test-fast: install
-	$(BIN)/pytest -m unit $(CODE_SUITES)
+	$(BIN)/pytest -m unit
 
 test-deploy: install $(BIN)/.docs-installed $(MERMAID_JS)
 	$(BIN)/pytest tests

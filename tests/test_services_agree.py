@@ -25,6 +25,7 @@ from movies_auth_client import contract
 SERVICES = {"movies_auth": "/auth", "movies_async_api": "/api"}
 
 
+@pytest.mark.unit
 def test_movies_auth_copies_the_contract_strings() -> None:
     assert guards.SUBJECT_TOKEN_HEADER == contract.SUBJECT_TOKEN_HEADER
     assert auth_context.REQUEST_ID_HEADER == movies_context.REQUEST_ID_HEADER == contract.REQUEST_ID_HEADER
@@ -32,6 +33,7 @@ def test_movies_auth_copies_the_contract_strings() -> None:
     assert auth_context.current_request_id() == movies_context.current_request_id() == "-"
 
 
+@pytest.mark.unit
 def test_both_services_log_in_one_format() -> None:
     assert auth_logging.LOG_FORMAT == movies_logging.LOG_FORMAT
     record = logging.LogRecord("any", logging.INFO, __file__, 1, "hello %s", ("there",), None)
@@ -47,12 +49,14 @@ def _source(path: str, package: str) -> str:
     return (REPO / path).read_text().replace(package, "<service>")
 
 
+@pytest.mark.unit
 def test_the_request_id_span_processor_is_one_copy() -> None:
     assert _source("movies_auth/src/movies_auth/request_id_spans.py", "movies_auth") == _source(
         "movies_async_api/src/movies_async_api/request_id_spans.py", "movies_async_api"
     )
 
 
+@pytest.mark.unit
 def test_gunicorn_sets_up_metrics_and_json_logs_alike() -> None:
     def shared_block(path: str, package: str) -> str:
         text = _source(path, package)

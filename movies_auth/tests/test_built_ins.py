@@ -12,6 +12,8 @@ from movies_auth.extensions import db
 from movies_auth.models import Permission, Role, role_permissions
 from movies_auth.services.permissions import DEFAULT_PERMISSIONS, DEFAULT_ROLES
 
+pytestmark = pytest.mark.unit  # starts no server and no process: `make test-fast`
+
 BUILT_IN_ROLES = sorted(DEFAULT_ROLES)
 BUILT_IN_PERMISSIONS = sorted(DEFAULT_PERMISSIONS)
 

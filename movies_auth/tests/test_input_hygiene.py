@@ -18,6 +18,8 @@ from movies_auth.models import (
     user_roles,
 )
 
+pytestmark = pytest.mark.unit  # starts no server and no process: `make test-fast`
+
 STATE = (User, LoginAttempt, Permission, Role, ServiceAccount, role_permissions, user_permissions, user_roles)
 # Every route with a JSON body ({user} is the caller's own id), and a string field its schema reads.
 BODY_ROUTES = [

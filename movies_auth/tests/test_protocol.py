@@ -10,6 +10,8 @@ from test_tokens import claims_of, sign
 
 from auth_support import API, bearer, login, register, service_token
 
+pytestmark = pytest.mark.unit  # starts no server and no process: `make test-fast`
+
 VALIDATION = f"{API}/auth_token/validation"
 REALM = 'Bearer realm="movies_auth"'
 

@@ -80,6 +80,7 @@ class FakeClock:
         return self.now
 
 
+@pytest.mark.unit
 def test_the_breaker_counts_only_consecutive_failures():
     breaker = CircuitBreaker(3, 10, clock=FakeClock())
     for _ in range(5):
@@ -89,6 +90,7 @@ def test_the_breaker_counts_only_consecutive_failures():
     assert breaker.state is BreakerState.CLOSED
 
 
+@pytest.mark.unit
 def test_the_breaker_lets_one_probe_through_after_the_cooldown():
     clock = FakeClock()
     breaker = CircuitBreaker(2, 10, clock=clock)
@@ -105,6 +107,7 @@ def test_the_breaker_lets_one_probe_through_after_the_cooldown():
     assert breaker.allow()
 
 
+@pytest.mark.unit
 def test_a_failed_probe_opens_the_breaker_for_another_cooldown():
     clock = FakeClock()
     breaker = CircuitBreaker(2, 10, clock=clock)
@@ -119,6 +122,7 @@ def test_a_failed_probe_opens_the_breaker_for_another_cooldown():
     assert breaker.allow()
 
 
+@pytest.mark.unit
 def test_service_token_retries_back_off_with_jitter_up_to_a_cap():
     for failures in range(1, 12):
         ceiling = min(MAX_RETRY_DELAY, 0.5 * 2 ** (failures - 1))

@@ -76,9 +76,19 @@ class Process:
 
 
 def gunicorn(
-    name: str, app: str, config: Path, env: dict[str, str], port: int, log: Path, ready_path: str, *, cwd: Path
+    name: str,
+    app: str,
+    config: Path,
+    env: dict[str, str],
+    port: int,
+    log: Path,
+    ready_path: str,
+    *,
+    cwd: Path,
+    options: tuple[str, ...] = (),
 ) -> Process:
-    """`app` under gunicorn with `config` as its container serves it, bound to loopback `port` (not started)."""
-    command = [sys.executable, "-m", "gunicorn", "-c", str(config), app]
+    """`app` under gunicorn with `config` (and further command-line `options`) as its container serves it, bound to
+    loopback `port` (not started)."""
+    command = [sys.executable, "-m", "gunicorn", "-c", str(config), *options, app]
     bound = {**env, "GUNICORN_BIND": f"127.0.0.1:{port}"}
     return Process(name, command, cwd, bound, log, f"http://127.0.0.1:{port}{ready_path}")
