@@ -12,14 +12,14 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import jwt
 from cryptography.hazmat.primitives import serialization
 from fastapi.testclient import TestClient
 
-from testkit.http import call_json
+from testkit.http import StandInHandler, call_json
 from testkit.ports import free_port
 from testkit.processes import gunicorn
 
@@ -147,7 +147,7 @@ class StubAuth:
         self.release = threading.Event()
         stub = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(StandInHandler):
             def do_GET(self) -> None:
                 if self.path.endswith("/jwks.json"):
                     stub.jwks_fetches += 1
@@ -176,15 +176,7 @@ class StubAuth:
                                             "expires_in": stub.service_token_lifetime}))  # fmt: skip
 
             def _send(self, status: int, body: str) -> None:
-                payload = body.encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, *_args) -> None:
-                pass
+                self.reply(status, body.encode())
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
