@@ -20,24 +20,27 @@ MERMAID_JS := docs/assets/javascripts/mermaid.min.js
 
 export FLASK_APP := movies_auth
 
-.PHONY: help install run stop-auth test test-ha docs docs-build bench lint certs clean
+.PHONY: help install run stop-auth test test-fast test-deploy test-ha docs docs-build bench lint certs clean
 
 help:
 	@echo "make run    install into $(VENV), prepare both services and serve them: auth :$(AUTH_PORT), movies :$(MOVIES_PORT)"
 	@echo "make stop-auth  stop the movies_auth of make run alone: the movies API answers degraded"
 	@echo "make docs   serve the documentation site on :8001 (mkdocs), rebuilt as it changes"
-	@echo "make test   run the test suites: both services and the client library, then the deployment and the docs site (mkdocs build --strict)"
+	@echo "make test   run both services' and the client library's suites (one pytest; a bare \`pytest\` also runs tests/)"
+	@echo "make test-fast  the unit level (pytest -m unit), for the edit-test loop: under a minute"
+	@echo "make test-deploy  the deployment: nginx, compose, the production shape, the browser, the docs site"
 	@echo "make test-ha  Redis Cluster and Sentinel, a PostgreSQL replica and failovers, started on loopback ports 7100-7199"
 	@echo "make bench  measure both services under load (wrk) against a constant-JSON baseline; real PostgreSQL and Redis"
 	@echo "make lint   check style and common bugs (ruff), and types (mypy, mypy.ini)"
 	@echo "make certs  a self-signed TLS pair in nginx/certs for nginx (docker compose, local use)"
 	@echo "make clean  remove the virtualenv and local data"
 
-$(BIN)/.installed: movies_auth/pyproject.toml movies_auth_client/pyproject.toml movies_async_api/pyproject.toml tests/requirements.txt
+$(BIN)/.installed: movies_auth/pyproject.toml movies_auth_client/pyproject.toml movies_async_api/pyproject.toml \
+		testkit/pyproject.toml tests/requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e './movies_auth[test]' -e './movies_auth_client[test]' -e './movies_async_api[test]' \
-		-r tests/requirements.txt
+		-e ./testkit -r tests/requirements.txt
 	@touch $@
 
 install: $(BIN)/.installed
@@ -51,10 +54,16 @@ stop-auth:
 	kill -TERM $$(cat $(RUN_DIR)/movies_auth.pid)
 	@echo "movies_auth stopped; the movies API now serves every caller as anonymous, with X-Auth-Degraded: 1."
 
-test: install $(BIN)/.docs-installed $(MERMAID_JS)
-	$(BIN)/pytest movies_auth/tests
-	$(BIN)/pytest movies_auth_client/tests
-	$(BIN)/pytest movies_async_api/tests
+# The suites and their markers are set in pytest.ini; docs/development.md says which target runs what.
+CODE_SUITES := movies_auth/tests movies_auth_client/tests movies_async_api/tests
+
+test: install
+	$(BIN)/pytest $(CODE_SUITES)
+
+test-fast: install
+	$(BIN)/pytest -m unit
+
+test-deploy: install $(BIN)/.docs-installed $(MERMAID_JS)
 	$(BIN)/pytest tests
 
 test-ha: install
@@ -81,8 +90,8 @@ bench: install
 	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) $(BIN)/python bench/run.py $(BENCH_ARGS)
 
 lint: install
-	$(BIN)/ruff check movies_auth movies_auth_client movies_async_api tests bench
-	$(BIN)/ruff format --check movies_auth movies_auth_client movies_async_api tests bench
+	$(BIN)/ruff check movies_auth movies_auth_client movies_async_api tests testkit bench conftest.py
+	$(BIN)/ruff format --check movies_auth movies_auth_client movies_async_api tests testkit bench conftest.py
 	$(BIN)/mypy
 
 certs:

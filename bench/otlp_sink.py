@@ -6,7 +6,9 @@ The traced rows export to it, so their cost includes serializing and sending spa
 from __future__ import annotations
 
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
+
+from testkit.http import StandInHandler
 
 
 class OtlpSink(ThreadingHTTPServer):
@@ -33,17 +35,11 @@ class OtlpSink(ThreadingHTTPServer):
             self.bytes += size
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(StandInHandler):
     protocol_version = "HTTP/1.1"
 
     def do_POST(self) -> None:
         size = int(self.headers.get("Content-Length", 0))
         self.rfile.read(size)
         self.server.received(size)
-        self.send_response(200)
-        self.send_header("Content-Type", "application/x-protobuf")
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *_args) -> None:
-        pass
+        self.reply(200, b"", "application/x-protobuf")

@@ -29,10 +29,10 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO / "tests"), str(REPO / "movies_async_api/tests")]
+sys.path.insert(0, str(REPO / "movies_async_api" / "tests"))
 
 from movies_async_api.settings import Settings  # noqa: E402
-from support import StubAuth  # noqa: E402 (the test suite's stand-in for movies_auth)
+from movies_support import StubAuth  # noqa: E402 (the test suite's stand-in for movies_auth)
 
 from movies_async_api import create_app  # noqa: E402
 

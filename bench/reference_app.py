@@ -6,11 +6,14 @@ API's rows compare to it, under the movies API's gunicorn settings).
 """
 
 import uuid
+from types import SimpleNamespace
 
 from fastapi import FastAPI
 from flask import Flask
 
 app = Flask(__name__)
+# movies_auth's gunicorn.conf.py, which this app runs under, starts the mail sender that the app's settings ask for.
+app.extensions["settings"] = SimpleNamespace(mail_sender_thread=False)
 
 
 @app.get("/reference")

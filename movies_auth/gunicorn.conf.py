@@ -7,8 +7,8 @@ import shutil
 import tempfile
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:5000")
-# gthread workers, 2 x cores + 1 of 4 threads each: measured best with `make bench BENCH_ARGS=--workers`
-# (README, Benchmarks). Threads keep token checks flowing while a login holds a worker for a whole hash.
+# gthread workers, 2 x cores + 1 of 4 threads each, as `make bench BENCH_ARGS=--workers` chose (docs/benchmarks.md).
+# Threads keep token checks flowing while a login holds a worker for a whole hash.
 # The embedded Redis lives inside one process: more workers need a real Redis to share revocations.
 _default_workers = multiprocessing.cpu_count() * 2 + 1 if os.environ.get("REDIS_URL") else 1
 workers = int(os.environ.get("GUNICORN_WORKERS", _default_workers))

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import REPO, require
+from deployment import REPO, require
 
 BASE, OVERRIDE, PROD = "docker-compose.yml", "docker-compose.override.yml", "docker-compose.prod.yml"
 ENV_EXAMPLE = REPO / ".env.prod.example"

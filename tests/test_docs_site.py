@@ -19,7 +19,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from conftest import REPO, VENV_BIN, require
+from deployment import REPO, VENV_BIN, require
 
 # Every host name but the loopback address fails to resolve: a diagram drawn by a script from a CDN cannot render.
 OFFLINE = "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"

@@ -18,9 +18,12 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
-from harness import PostgresServer, Process, RedisServer, free_port
 
-from conftest import REPO, VENV_BIN, require, world_readable_directory
+from deployment import REPO, VENV_BIN, require, world_readable_directory
+from testkit.ports import free_port
+from testkit.postgres_server import PostgresServer
+from testkit.processes import Process
+from testkit.redis_servers import RedisServer
 
 API = "/auth/api/v1"
 PASSWORD = "fault injection 123"

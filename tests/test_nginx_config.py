@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from conftest import make_certificate, nginx_variables, render_nginx, require, world_readable_directory
+from deployment import make_certificate, nginx_variables, render_nginx, require, world_readable_directory
 
 
 @pytest.fixture

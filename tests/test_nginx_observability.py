@@ -11,13 +11,15 @@ import json
 import shutil
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 
 import httpx
 import pytest
-from harness import Process, free_port
 
-from conftest import make_certificate, nginx_variables, render_nginx, require, world_readable_directory
+from deployment import make_certificate, nginx_variables, render_nginx, require, world_readable_directory
+from testkit.http import StandInHandler
+from testkit.ports import free_port
+from testkit.processes import Process
 
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 
@@ -30,20 +32,12 @@ class Upstream(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _Recorder)
 
 
-class _Recorder(BaseHTTPRequestHandler):
+class _Recorder(StandInHandler):
     protocol_version = "HTTP/1.1"
 
     def do_GET(self) -> None:
         self.server.seen.append((self.path, {name.lower(): value for name, value in self.headers.items()}))
-        body = b'{"status": "upstream"}'
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args) -> None:
-        pass
+        self.reply(200, b'{"status": "upstream"}')
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -29,7 +29,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import REPO, Platform, running_platform
+from deployment import REPO, Platform, running_platform
+from testkit.http import StandInHandler
 
 API = "/auth/api/v1"
 PASSWORD = "correct horse battery"
@@ -77,7 +78,7 @@ class OtlpReceiver(ThreadingHTTPServer):
         return self.trace(trace_id)
 
 
-class _ExportHandler(BaseHTTPRequestHandler):
+class _ExportHandler(StandInHandler):
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
         if self.headers.get("Content-Encoding") == "gzip":
@@ -96,15 +97,7 @@ class _ExportHandler(BaseHTTPRequestHandler):
                                                  _attributes(span.attributes)))  # fmt: skip
         with self.server.lock:
             self.server.spans.extend(received)
-        answer = ExportTraceServiceResponse().SerializeToString()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/x-protobuf")
-        self.send_header("Content-Length", str(len(answer)))
-        self.end_headers()
-        self.wfile.write(answer)
-
-    def log_message(self, *args) -> None:
-        pass
+        self.reply(200, ExportTraceServiceResponse().SerializeToString(), "application/x-protobuf")
 
 
 def _attributes(pairs) -> dict:

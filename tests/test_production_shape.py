@@ -11,7 +11,7 @@ import uuid
 import httpx
 import pytest
 
-from conftest import ROOT_EMAIL, ROOT_PASSWORD, Platform
+from deployment import ROOT_EMAIL, ROOT_PASSWORD, Platform
 
 API = "/auth/api/v1"
 PASSWORD = "correct horse battery"

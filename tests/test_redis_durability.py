@@ -14,9 +14,12 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 import redis
-from harness import Process, RedisServer, free_port, fresh_database
 
-from conftest import REPO, require, world_readable_directory
+from deployment import REPO, require, world_readable_directory
+from testkit.ports import free_port
+from testkit.processes import Process
+from testkit.redis_servers import RedisServer
+from testkit.stores import fresh_database
 
 DURABLE = {"maxmemory-policy": "noeviction", "appendonly": "yes", "save": ""}
 

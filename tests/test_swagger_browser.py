@@ -16,7 +16,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions as ready
 from selenium.webdriver.support.ui import WebDriverWait
 
-from conftest import Platform, require
+from deployment import Platform, require
 
 PASSWORD = "correct horse battery"
 # This machine's network is closed: without these Chromium keeps reaching out for updates, sync and the like.

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from harness import free_port
 
-from conftest import REPO, VENV_BIN, require
+from deployment import REPO, VENV_BIN, require
+from testkit.ports import free_port
 
 WALKTHROUGH = REPO / "docs" / "walkthrough.md"
 BASH_BLOCK = re.compile(r"^```bash\n(.*?)^```$", re.MULTILINE | re.DOTALL)

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass
@@ -17,22 +15,20 @@ from urllib.parse import urlsplit
 import pytest
 from fastapi.testclient import TestClient
 
-from harness import fresh_database, fresh_redis
 from movies_async_api import create_app
 from movies_async_api.settings import Settings
-from support import PRACTICUM_DUMP, AuthService, StubAuth, running_auth_service
+from movies_support import (
+    PRACTICUM_DUMP,
+    SERVICE_TOKEN_LIFETIME,
+    STUB_SERVICE_SECRET,
+    AuthService,
+    StubAuth,
+    movies_api,
+    running_auth_service,
+)
+from testkit.stores import fresh_database, fresh_redis
 
 GENEROUS_LIMIT = "10000 per minute"
-# Short, so that the tests see the movies API renew its service token on its own, many times over.
-SERVICE_TOKEN_LIFETIME = 6
-STUB_SERVICE_SECRET = "any-secret-the-stub-auth-service-accepts"
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    if os.environ.get("CI"):
-        database_url, redis_url = os.environ.get("DATABASE_URL", ""), os.environ.get("REDIS_URL", "")
-        if not database_url.startswith("postgresql") or not redis_url.startswith("redis"):
-            pytest.exit("CI must test against real PostgreSQL and Redis: set DATABASE_URL and REDIS_URL", returncode=3)
 
 
 @dataclass(frozen=True)
@@ -85,16 +81,6 @@ def auth_service(stores: Stores, tmp_path_factory: pytest.TempPathFactory) -> It
         env["GUNICORN_WORKERS"] = "1"  # the embedded Redis lives in one process
     with running_auth_service(env) as service:
         yield service
-
-
-def movies_api(database_url: str, *args: str, redis_url: str | None = None) -> subprocess.CompletedProcess:
-    """Run the `movies-api` command against a database (and the embedded Redis unless given), as an operator would."""
-    env = {**os.environ, "DATABASE_URL": database_url}
-    env.pop("REDIS_URL", None)
-    if redis_url:
-        env["REDIS_URL"] = redis_url
-    command = [str(Path(sys.executable).with_name("movies-api")), *args]
-    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
 
 
 @pytest.fixture(scope="session")

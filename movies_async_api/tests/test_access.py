@@ -9,7 +9,7 @@ import time
 import jwt
 import pytest
 
-from support import FILMS, bearer, every_page
+from movies_support import FILMS, bearer, every_page
 
 PUBLIC_FILMS, ALL_FILMS = 999 - 437, 999
 EPISODE_V = "Star Wars: Episode V - The Empire Strikes Back"

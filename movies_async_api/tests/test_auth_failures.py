@@ -12,8 +12,8 @@ import pytest
 from movies_auth_client import AsyncAuthClient, AuthUnavailable, InvalidToken
 from movies_auth_client import BreakerState as State
 
-from conftest import STUB_SERVICE_SECRET
-from support import FILMS, SERVICE_NAME, bearer, free_port, unsigned_token
+from movies_support import FILMS, SERVICE_NAME, STUB_SERVICE_SECRET, bearer, unsigned_token
+from testkit.ports import free_port
 
 THRESHOLD, COOLDOWN = 3, 0.3
 FAST = {"auth_failure_threshold": THRESHOLD, "auth_cooldown": COOLDOWN, "auth_read_timeout": 0.2}

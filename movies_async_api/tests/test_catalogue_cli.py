@@ -10,9 +10,9 @@ import uuid
 
 import pytest
 
-from conftest import movies_api
 from movies_async_api.catalogue.records import NAMESPACE
-from support import FILMS, bearer, free_port
+from movies_support import FILMS, bearer, movies_api
+from testkit.ports import free_port
 
 EPISODE_IV = "tt0076759"
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import httpx
 
-from conftest import STUB_SERVICE_SECRET
-from harness import Process, free_port
-from support import FILMS, bearer, unsigned_token
+from movies_support import FILMS, STUB_SERVICE_SECRET, bearer, unsigned_token
+from testkit.ports import free_port
+from testkit.processes import Process
 
 GUNICORN_CONFIG = Path(__file__).resolve().parents[1] / "gunicorn.conf.py"
 TOKEN_DELAY = 2.0

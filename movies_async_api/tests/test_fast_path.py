@@ -15,7 +15,8 @@ import pytest
 
 from movies_async_api.access import Access
 from movies_async_api.local_answers import answer_key
-from support import FILMS, bearer, free_port, unsigned_token
+from movies_support import FILMS, bearer, unsigned_token
+from testkit.ports import free_port
 
 # Long enough that nothing held expires while a test looks at it, on however loaded a machine.
 HOLD = {"response_local_cache_ttl": 600}

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from support import FILMS, bearer, every_page
+from movies_support import FILMS, bearer, every_page
 
 GENRES, PERSONS = "/api/v1/genres", "/api/v1/persons"
 

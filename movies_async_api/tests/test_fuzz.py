@@ -13,8 +13,8 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from fuzzing import fuzz_every_operation
-from support import bearer
+from movies_support import bearer
+from testkit.fuzzing import fuzz_every_operation
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 

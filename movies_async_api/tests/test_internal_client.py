@@ -13,9 +13,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from movies_auth_client import keys as public_keys
 from pydantic import ValidationError
 
-from conftest import SERVICE_TOKEN_LIFETIME
 from movies_async_api.settings import Settings
-from support import FILMS, bearer, every_page
+from movies_support import FILMS, SERVICE_TOKEN_LIFETIME, bearer, every_page
 
 ALL_FILMS = 999
 SUBJECT = "0b7c1d2e-3f40-4a5b-8c6d-7e8f90a1b2c3"

@@ -7,7 +7,7 @@ import uuid
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from support import FILMS, bearer, unsigned_token
+from movies_support import FILMS, bearer, unsigned_token
 
 FAST = {"auth_failure_threshold": 2, "auth_cooldown": 30, "auth_read_timeout": 0.2}
 

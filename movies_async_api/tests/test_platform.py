@@ -8,7 +8,8 @@ from importlib.metadata import version
 
 from openapi_spec_validator import validate
 
-from support import FILMS, free_port
+from movies_support import FILMS
+from testkit.ports import free_port
 
 
 def test_the_openapi_spec_is_valid_and_documents_every_path(client):
@@ -63,7 +64,7 @@ def test_the_index_names_the_service_and_every_link_answers(client):
 
 def test_health_and_readiness(client):
     assert client.get("/api/healthz").json() == {"status": "ok"}
-    assert client.get("/api/readyz").json() == {"status": "ok", "database": "ok", "redis": "ok"}
+    assert client.get("/api/readyz").json() == {"status": "ok", "checks": {"database": "ok", "redis": "ok"}}
 
 
 def test_a_request_id_is_echoed_or_made_up(client):
@@ -98,7 +99,7 @@ def test_a_lost_database_is_a_503_not_a_stack_trace(make_client, auth_service):
         assert response.json() == {"detail": "The catalogue is unavailable; try again shortly"}
     ready = client.get("/api/readyz")
     assert ready.status_code == 503
-    assert ready.json()["database"] == "unavailable"
+    assert ready.json()["checks"]["database"] == "unavailable"
 
 
 def test_a_lost_redis_only_costs_the_cache(make_client, auth_service):
@@ -108,7 +109,7 @@ def test_a_lost_redis_only_costs_the_cache(make_client, auth_service):
     assert len(response.json()) == 3
     ready = client.get("/api/readyz")
     assert ready.status_code == 503
-    assert ready.json()["redis"] == "unavailable"
+    assert ready.json()["checks"]["redis"] == "unavailable"
 
 
 def test_answers_are_cached_with_a_ttl(client):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from support import FILMS
+from movies_support import FILMS
 
 PERSONS, GENRES = "/api/v1/persons", "/api/v1/genres"
 # Every list and search route, with what it needs besides paging.

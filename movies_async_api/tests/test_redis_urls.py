@@ -7,6 +7,8 @@ from redis.asyncio import Redis, RedisCluster
 
 from movies_async_api.redis_connection import connect
 
+pytestmark = pytest.mark.unit  # starts no server and no process: `make test-fast`
+
 
 def test_each_scheme_gets_its_client():
     assert isinstance(connect("redis://127.0.0.1:6379/0"), Redis)

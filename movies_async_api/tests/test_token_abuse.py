@@ -9,7 +9,7 @@ import json
 import pytest
 from movies_auth_client import BreakerState
 
-from support import FILMS, bearer, unsigned_token
+from movies_support import FILMS, bearer, unsigned_token
 
 NESTED_ARRAYS = 2_500
 

@@ -20,7 +20,7 @@ from opentelemetry.trace import SpanKind
 from movies_async_api import tracing
 from movies_async_api.request_context import current_request_id
 from movies_async_api.request_id_spans import RequestIdSpanProcessor
-from support import FILMS, bearer, unsigned_token
+from movies_support import FILMS, bearer, unsigned_token
 
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 

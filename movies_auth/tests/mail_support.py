@@ -4,21 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import re
-import socket
 import threading
 from email import message_from_bytes, policy
 from email.message import EmailMessage
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 
 from aiosmtpd.controller import Controller
 
+from testkit.http import StandInHandler
+from testkit.ports import free_port
+
 TOKEN_IN_LINK = re.compile(r"#token=([A-Za-z0-9_-]+)")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class Mailbox:
@@ -70,21 +66,14 @@ class RangeAPI:
         self.requests: list[str] = []
         api = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(StandInHandler):
             def do_GET(self) -> None:
                 api.requests.append(self.path)
                 prefix = self.path.rsplit("/", 1)[-1].upper()
                 lines = [f"{d[5:]}:{index + 3}" for index, d in enumerate(digests) if d.startswith(prefix)]
                 lines.append("0000000000000000000000000000000000A:0")  # padding, as the real API adds
                 body = "\r\n".join(lines).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "text/plain")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args) -> None:
-                pass
+                self.reply(200, body, "text/plain")
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/range/"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import jwt as pyjwt
 import pytest
 
+from auth_support import API, PASSWORD, bearer, give, make_role, row_count, service_token
 from movies_auth.models import (
     LoginAttempt,
     Permission,
@@ -16,7 +17,6 @@ from movies_auth.models import (
     user_permissions,
     user_roles,
 )
-from support import API, PASSWORD, bearer, give, make_role, row_count, service_token
 
 CALLERS = ("anonymous", "owner", "stranger", "admin", "superuser", "service")
 OK, NO_TOKEN, FORBIDDEN = "ok", 401, 403

@@ -10,8 +10,8 @@ from datetime import timedelta
 
 import pytest
 
+from auth_support import API, PASSWORD, bearer, login, register
 from movies_auth.built_ins import ADMIN_PERMISSION
-from support import API, PASSWORD, bearer, login, register
 
 _FIELD = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|\S+)')
 

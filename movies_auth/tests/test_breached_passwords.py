@@ -6,10 +6,11 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from mail_support import RangeAPI, free_port
 
+from auth_support import API, PASSWORD, login, register, row_count
+from mail_support import RangeAPI
 from movies_auth.models import OutboxMail, User
-from support import API, PASSWORD, login, register, row_count
+from testkit.ports import free_port
 
 BREACHED = "password123456"
 
@@ -55,8 +56,9 @@ def test_a_password_change_refuses_a_breached_password(client, account, range_ap
 
 
 def test_a_reset_refuses_a_breached_password_and_its_link_stays_usable(app, client, account, limits):
-    from mail_support import SMTPServer
     from pydantic import SecretStr
+
+    from mail_support import SMTPServer
 
     server = SMTPServer()
     server.start()

@@ -7,10 +7,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import delete, select
 
-from movies_auth.built_ins import DEFAULT_PERMISSIONS, DEFAULT_ROLES
+from auth_support import API, login
 from movies_auth.extensions import db
 from movies_auth.models import Permission, Role, role_permissions
-from support import API, login
+from movies_auth.built_ins import DEFAULT_PERMISSIONS, DEFAULT_ROLES
+
+pytestmark = pytest.mark.unit  # starts no server and no process: `make test-fast`
 
 BUILT_IN_ROLES = sorted(DEFAULT_ROLES)
 BUILT_IN_PERMISSIONS = sorted(DEFAULT_PERMISSIONS)

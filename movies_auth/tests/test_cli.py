@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -11,10 +10,11 @@ import time
 import pytest
 from sqlalchemy import select
 
-from movies_auth.built_ins import DEFAULT_PERMISSIONS, DEFAULT_ROLES
+from auth_support import API, bearer, login, row_count
 from movies_auth.extensions import db
 from movies_auth.models import Permission, Role, User
-from support import API, bearer, login, row_count
+from movies_auth.built_ins import DEFAULT_PERMISSIONS, DEFAULT_ROLES
+from testkit.ports import free_port
 
 
 @pytest.fixture
@@ -216,8 +216,8 @@ def test_app_wait_gives_up_with_a_clear_error_when_nothing_answers(tmp_path):
     env = os.environ | {
         "FLASK_APP": "movies_auth",
         "INSTANCE_PATH": str(tmp_path),
-        "DATABASE_URL": f"postgresql://nobody@127.0.0.1:{closed_port()}/none",
-        "REDIS_URL": f"redis://127.0.0.1:{closed_port()}/0",
+        "DATABASE_URL": f"postgresql://nobody@127.0.0.1:{free_port()}/none",
+        "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",
     }
     started = time.monotonic()
     result = subprocess.run(
@@ -231,10 +231,3 @@ def test_app_wait_gives_up_with_a_clear_error_when_nothing_answers(tmp_path):
     assert result.stderr.strip().splitlines()[-1] == "Error: Gave up after 1.5 s: database and redis unavailable."
     assert "Traceback" not in result.stderr
     assert 1.5 <= time.monotonic() - started < 20
-
-
-def closed_port() -> int:
-    """A loopback port nobody listens on."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
+from auth_support import API, combined_permissions, give, make_role, row_count
 from movies_auth.cli.common import PRIVATE_REDIS_NOTE
 from movies_auth.models import Permission, Role, User, user_permissions, user_roles
-from support import API, combined_permissions, give, make_role, row_count
 
 
 @pytest.fixture

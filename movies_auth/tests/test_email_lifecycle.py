@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 import time_machine
-from mail_support import SMTPServer
 from pydantic import SecretStr
 
+from auth_support import API, PASSWORD, login, refresh, row_count, validate
+from mail_support import SMTPServer
 from movies_auth.extensions import db
 from movies_auth.models import LinkToken, OutboxMail, User, utcnow
 from movies_auth.services import outbox
-from support import API, PASSWORD, login, refresh, row_count, validate
 
 NEW_PASSWORD = "a brand new passphrase"
 

@@ -6,11 +6,9 @@ This is what `make run` gives an operator, so what they do from the CLI must rea
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,10 +16,12 @@ from urllib.parse import quote
 
 import pytest
 
-from harness import call_json
+from auth_support import PASSWORD
 from movies_auth.cli.common import PRIVATE_REDIS_NOTE
 from movies_auth.embedded_redis import ADDRESS_FILE
-from support import PASSWORD
+from testkit.http import call_json
+from testkit.ports import free_port
+from testkit.processes import gunicorn
 
 GUNICORN_CONFIG = Path(__file__).parents[1] / "gunicorn.conf.py"
 
@@ -46,12 +46,6 @@ class Server:
         )
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
     env = {name: value for name, value in os.environ.items() if name not in ("DATABASE_URL", "REDIS_URL")}
@@ -66,31 +60,14 @@ def server(tmp_path: Path) -> Iterator[Server]:
     port = free_port()
     running = Server(f"http://127.0.0.1:{port}", env, tmp_path)
     assert running.flask("app", "init").returncode == 0
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONFIG), "movies_auth.wsgi:app"],
-        env=env | {"GUNICORN_BIND": f"127.0.0.1:{port}"},
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
+    process = gunicorn("movies_auth", "movies_auth.wsgi:app", GUNICORN_CONFIG, env, port, tmp_path / "gunicorn.log",
+                      "/auth/healthz", cwd=tmp_path)  # fmt: skip
+    with process:
         deadline = time.monotonic() + 30
-        while not (tmp_path / ADDRESS_FILE).exists() or _down(running):
-            assert process.poll() is None, "the server exited"
-            assert time.monotonic() < deadline, "the server did not come up"
+        while not (tmp_path / ADDRESS_FILE).exists():
+            assert time.monotonic() < deadline, "the embedded Redis did not publish its address"
             time.sleep(0.1)
         yield running
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-
-
-def _down(server: Server) -> bool:
-    try:
-        urllib.request.urlopen(f"{server.url}/auth/healthz", timeout=1).close()
-        return False
-    except OSError:
-        return True
 
 
 def test_cli_grants_and_revocations_reach_the_running_server(server):

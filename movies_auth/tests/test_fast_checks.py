@@ -19,8 +19,8 @@ from urllib.parse import quote
 import pytest
 from flask import request, request_started
 
+from auth_support import API, Account, bearer, give, login, service_token
 from movies_auth import create_app
-from support import API, Account, bearer, give, login, service_token
 
 VALIDATION = f"{API}/auth_token/validation"
 SUBJECT = "X-Subject-Token"

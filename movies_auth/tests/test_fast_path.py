@@ -12,8 +12,8 @@ from urllib.parse import quote
 
 import pytest
 
+from auth_support import API, PASSWORD, give, make_role
 from movies_auth import create_app, redis_keys
-from support import API, PASSWORD, give, make_role
 
 VALIDATION = f"{API}/auth_token/validation"
 

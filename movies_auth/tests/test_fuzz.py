@@ -19,8 +19,8 @@ from schemathesis.checks import (
 )
 from schemathesis.specs.openapi import checks as openapi_checks
 
-from fuzzing import fuzz_every_operation
-from support import give
+from auth_support import give
+from testkit.fuzzing import fuzz_every_operation
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
           ignored_auth]  # fmt: skip

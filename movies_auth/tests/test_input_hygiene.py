@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from auth_support import API, PASSWORD, give, row_count
 from movies_auth.models import (
     LoginAttempt,
     Permission,
@@ -16,7 +17,8 @@ from movies_auth.models import (
     user_permissions,
     user_roles,
 )
-from support import API, PASSWORD, give, row_count
+
+pytestmark = pytest.mark.unit  # starts no server and no process: `make test-fast`
 
 STATE = (User, LoginAttempt, Permission, Role, ServiceAccount, role_permissions, user_permissions, user_roles)
 # Every route with a JSON body ({user} is the caller's own id), and a string field its schema reads.

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from auth_support import login
 from movies_auth.extensions import db
 from movies_auth.models import LoginAttempt
-from support import login
 
 
 def unknown_emails(app) -> list[str | None]:

@@ -11,10 +11,10 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from mail_support import SMTPServer
 from pydantic import SecretStr
 
-from support import API, PASSWORD
+from auth_support import API, PASSWORD
+from mail_support import SMTPServer
 
 
 @pytest.fixture(scope="module")

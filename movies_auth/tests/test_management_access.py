@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from auth_support import API, give, make_role, row_count
 from movies_auth.models import Permission, Role, role_permissions, user_permissions, user_roles
-from support import API, give, make_role, row_count
 
 # Every management route, with a request that would succeed for an admin ({user} is another account).
 ROUTES = [

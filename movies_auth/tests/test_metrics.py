@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from support import PASSWORD, bearer, give, login, validate
+from auth_support import PASSWORD, bearer, give, login, validate
 
 API = "/auth/api/v1"
 LOGIN = f"{API}/auth_token"

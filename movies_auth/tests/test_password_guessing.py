@@ -12,8 +12,8 @@ from datetime import timedelta
 
 import pytest
 
+from auth_support import API, PASSWORD, login
 from movies_auth.services.passwords import Passwords
-from support import API, PASSWORD, login
 
 MINUTE = timedelta(minutes=1)
 VALIDATION = f"{API}/auth_token/validation"

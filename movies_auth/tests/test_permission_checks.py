@@ -8,11 +8,11 @@ import uuid
 import pytest
 from flask import Flask
 
+from auth_support import API, Account, bearer, combined_permissions, give, make_role
 from movies_auth import create_app, redis_keys
 from movies_auth.conditions import all_of, any_of
 from movies_auth.guards import permissions_required
 from movies_auth.services import access, accounts, grants, permissions, roles
-from support import API, Account, bearer, combined_permissions, give, make_role
 
 
 def combined_path(user_id: str) -> str:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from auth_support import API, dangling_grants, give, make_role, row_count
 from movies_auth.models import Permission
-from support import API, dangling_grants, give, make_role, row_count
 
 
 @pytest.fixture

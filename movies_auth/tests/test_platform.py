@@ -12,9 +12,9 @@ from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 
 import movies_auth
+from auth_support import API, PASSWORD, bearer, login, register
 from movies_auth.services import accounts
 from movies_auth.settings import Settings
-from support import API, PASSWORD, bearer, login, register
 
 # JSON errors
 

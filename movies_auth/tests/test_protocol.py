@@ -8,7 +8,9 @@ import time
 import pytest
 from test_tokens import claims_of, sign
 
-from support import API, bearer, login, register, service_token
+from auth_support import API, bearer, login, register, service_token
+
+pytestmark = pytest.mark.unit  # starts no server and no process: `make test-fast`
 
 VALIDATION = f"{API}/auth_token/validation"
 REALM = 'Bearer realm="movies_auth"'

@@ -9,6 +9,8 @@ from pydantic import ValidationError
 from movies_auth.redis_connection import RedisDeployment
 from movies_auth.settings import Settings
 
+pytestmark = pytest.mark.unit  # starts no server and no process: `make test-fast`
+
 
 @pytest.mark.parametrize(
     ("url", "kind"),

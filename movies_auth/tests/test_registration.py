@@ -8,9 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from argon2 import extract_parameters
 
+from auth_support import API, PASSWORD, register, row_count
 from movies_auth.extensions import db
 from movies_auth.models import User
-from support import API, PASSWORD, register, row_count
 
 
 def test_registration_answers_the_new_user(client):

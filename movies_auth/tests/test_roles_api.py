@@ -6,8 +6,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from auth_support import API, combined_permissions, dangling_grants, give, make_role, row_count
 from movies_auth.models import Role, role_permissions
-from support import API, combined_permissions, dangling_grants, give, make_role, row_count
 
 
 @pytest.fixture

@@ -13,6 +13,8 @@ from sqlalchemy.exc import IntegrityError
 from movies_auth.extensions import db
 from movies_auth.models import User
 
+pytestmark = pytest.mark.unit  # starts no server and no process: `make test-fast`
+
 
 def test_the_migrations_build_exactly_the_models(app):
     with app.app_context(), db.engine.connect() as connection:

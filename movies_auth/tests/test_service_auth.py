@@ -5,12 +5,12 @@ from __future__ import annotations
 import jwt as pyjwt
 import pytest
 
+from auth_support import API, PASSWORD, bearer, give, row_count
 from movies_auth import create_app
 from movies_auth.extensions import db
 from movies_auth.models import ServiceAccount
 from movies_auth.services.passwords import passwords
 from movies_auth.services.service_accounts import secret_hash
-from support import API, PASSWORD, bearer, give, row_count
 
 SERVICE_TOKEN = f"{API}/service_token"
 VALIDATION = f"{API}/auth_token/validation"

@@ -14,9 +14,9 @@ import jwt as pyjwt
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from auth_support import API, bearer, login, register
 from movies_auth import create_app
 from movies_auth.signing_keys import RECHECK_SECONDS
-from support import API, bearer, login, register
 
 JWKS = "/auth/.well-known/jwks.json"
 VALIDATION = f"{API}/auth_token/validation"

@@ -9,7 +9,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from support import API
+from auth_support import API
+
+pytestmark = pytest.mark.unit  # starts no server and no process: `make test-fast`
 
 FORBIDDEN = ["a\u0000b", "tab\there", "line\nbreak", "\u007f", "\u0085", "trailing\n"]
 ALLOWED = ["plain text", "Ünïcödé 日本", "with spaces and symbols !@#$%^&*()"]

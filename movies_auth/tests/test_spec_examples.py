@@ -6,7 +6,7 @@ from collections import defaultdict
 
 import pytest
 
-from support import API, PASSWORD, bearer, login, register
+from auth_support import API, PASSWORD, bearer, login, register
 
 PATH_VALUES = {"user_id": "00000000-0000-0000-0000-000000000000", "session_id": "A" * 22}
 

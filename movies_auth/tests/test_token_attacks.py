@@ -10,7 +10,7 @@ import jwt as pyjwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from support import API, bearer
+from auth_support import API, bearer
 
 VALIDATION = f"{API}/auth_token/validation"
 

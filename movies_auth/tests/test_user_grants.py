@@ -8,9 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from auth_support import API, give, row_count
 from movies_auth.models import User, user_permissions, user_roles
 from movies_auth.services import permissions, roles, superusers
-from support import API, give, row_count
 
 LAST_SUPERUSER = {"msg": "Refused: this would leave nobody holding all_all; grant it to another user first"}
 

@@ -7,10 +7,10 @@ import uuid
 import pytest
 from sqlalchemy import delete
 
+from auth_support import API, PASSWORD, bearer, login, row_count
 from movies_auth import create_app
 from movies_auth.extensions import db
 from movies_auth.models import LoginAttempt, User
-from support import API, PASSWORD, bearer, login, row_count
 
 VALIDATION = f"{API}/auth_token/validation"
 UNKNOWN_ID = "7a1e7e1c-0000-4000-8000-000000000000"

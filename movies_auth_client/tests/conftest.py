@@ -4,27 +4,13 @@ stores without them), with its superuser, a service account and short-lived serv
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
-from harness import Process, fresh_database, fresh_redis
-from support import DRIVERS, AuthServer
-
-REPOSITORY = Path(__file__).resolve().parents[2]
-# Short, so that the tests see the clients renew their service tokens on their own.
-SERVICE_TOKEN_LIFETIME = 4
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    if os.environ.get("CI"):
-        database_url, redis_url = os.environ.get("DATABASE_URL", ""), os.environ.get("REDIS_URL", "")
-        if not database_url.startswith("postgresql") or not redis_url.startswith("redis"):
-            pytest.exit("CI must test against real PostgreSQL and Redis: set DATABASE_URL and REDIS_URL", returncode=3)
+from client_support import DRIVERS, SERVICE_TOKEN_LIFETIME, AuthServer, flask, serve
+from testkit.stores import fresh_database, fresh_redis
 
 
 @pytest.fixture(scope="session")
@@ -58,22 +44,6 @@ def auth_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     else:
         env["GUNICORN_WORKERS"] = "1"  # the embedded Redis lives in one process
     return env
-
-
-def flask(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    """Run a `flask` command of movies_auth, as its operator does."""
-    return subprocess.run(
-        [sys.executable, "-m", "flask", *args], env=env, capture_output=True, text=True, timeout=120, check=False
-    )
-
-
-def serve(env: dict[str, str], port: int, log: Path) -> Process:
-    """movies_auth under gunicorn as in production, on `port` (not started)."""
-    command = [sys.executable, "-m", "gunicorn", "-c", "movies_auth/gunicorn.conf.py", "movies_auth.wsgi:app"]
-    return Process(
-        "movies_auth", command, REPOSITORY, {**env, "GUNICORN_BIND": f"127.0.0.1:{port}"}, log,
-        f"http://127.0.0.1:{port}/auth/readyz",
-    )  # fmt: skip
 
 
 @pytest.fixture(scope="session")

@@ -7,12 +7,11 @@ import os
 import signal
 
 import pytest
-from conftest import serve
 
-from harness import free_port
+from client_support import RecordingObserver, serve
 from movies_auth_client import AuthUnavailable, BreakerState, Call, CircuitBreaker, Outcome
 from movies_auth_client.service_token import MAX_RETRY_DELAY, retry_delay
-from support import RecordingObserver
+from testkit.ports import free_port
 
 THRESHOLD, COOLDOWN = 3, 1.0
 
@@ -81,6 +80,7 @@ class FakeClock:
         return self.now
 
 
+@pytest.mark.unit
 def test_the_breaker_counts_only_consecutive_failures():
     breaker = CircuitBreaker(3, 10, clock=FakeClock())
     for _ in range(5):
@@ -90,6 +90,7 @@ def test_the_breaker_counts_only_consecutive_failures():
     assert breaker.state is BreakerState.CLOSED
 
 
+@pytest.mark.unit
 def test_the_breaker_lets_one_probe_through_after_the_cooldown():
     clock = FakeClock()
     breaker = CircuitBreaker(2, 10, clock=clock)
@@ -106,6 +107,7 @@ def test_the_breaker_lets_one_probe_through_after_the_cooldown():
     assert breaker.allow()
 
 
+@pytest.mark.unit
 def test_a_failed_probe_opens_the_breaker_for_another_cooldown():
     clock = FakeClock()
     breaker = CircuitBreaker(2, 10, clock=clock)
@@ -120,6 +122,7 @@ def test_a_failed_probe_opens_the_breaker_for_another_cooldown():
     assert breaker.allow()
 
 
+@pytest.mark.unit
 def test_service_token_retries_back_off_with_jitter_up_to_a_cap():
     for failures in range(1, 12):
         ceiling = min(MAX_RETRY_DELAY, 0.5 * 2 ** (failures - 1))

@@ -10,11 +10,10 @@ import uuid
 
 import jwt
 import pytest
-from conftest import SERVICE_TOKEN_LIFETIME
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from client_support import DRIVERS, SERVICE_TOKEN_LIFETIME, RecordingObserver
 from movies_auth_client import AuthUnavailable, Call, InvalidToken, Outcome, ServiceTokenUnavailable
-from support import DRIVERS, RecordingObserver
 
 
 @pytest.fixture

@@ -15,12 +15,12 @@ from fastapi import Depends, FastAPI
 from fastapi.testclient import TestClient
 from flask import Flask, g
 
-from harness import free_port
 from movies_auth_client import AsyncAuthClient, AuthClient
 from movies_auth_client.fastapi import requires as fastapi_requires
 from movies_auth_client.flask import init_app
 from movies_auth_client.flask import requires as flask_requires
 from movies_auth_client.principal import Principal
+from testkit.ports import free_port
 
 
 def flask_app(client: AuthClient) -> Flask:

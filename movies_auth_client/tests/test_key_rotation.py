@@ -8,9 +8,9 @@ import uuid
 
 import jwt
 
+from client_support import RecordingObserver
 from movies_auth_client import Call, InvalidToken, Outcome
 from movies_auth_client.keys import MIN_REFETCH_GAP
-from support import RecordingObserver
 
 
 def test_a_rotated_key_is_learnt_at_its_first_token(make_client, auth):

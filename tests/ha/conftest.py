@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask_migrate import upgrade
-from harness import RedisClusterServers, RedisSentinelServers
 from movies_auth.services.permissions import seed_defaults
 from movies_auth.settings import Settings
 
 from movies_auth import create_app
+from testkit.redis_servers import RedisClusterServers, RedisSentinelServers
 
 REPO = Path(__file__).resolve().parents[2]
 # Fixed ports, so a failed run's leftovers are easy to find; HA_FIRST_PORT moves the whole block of 32.

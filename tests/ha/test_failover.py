@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 
 import pytest
 from flask.testing import FlaskClient
-from harness import RedisClusterServers, RedisSentinelServers, fresh_database
 from movies_auth.extensions import db
 from movies_auth.redis_connection import primary_of
 
 from conftest import auth_app
 from movies_auth import redis_keys
+from testkit.redis_servers import RedisClusterServers, RedisSentinelServers
+from testkit.stores import fresh_database
 
 API = "/auth/api/v1"
 PASSWORD = "correct horse battery"

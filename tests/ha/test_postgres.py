@@ -18,7 +18,6 @@ import pytest
 from fastapi.testclient import TestClient
 from flask import Flask
 from flask_migrate import downgrade, upgrade
-from harness import PostgresServer, fresh_database
 from movies_async_api.app import create_app as create_movies_api
 from movies_async_api.settings import Settings as MoviesSettings
 from movies_auth.extensions import db
@@ -27,6 +26,8 @@ from movies_auth.services.history_partitions import month_start, next_month, par
 from sqlalchemy import text
 
 from conftest import PG_PRIMARY_PORT, PG_REPLICA_PORT, auth_app
+from testkit.postgres_server import PostgresServer
+from testkit.stores import fresh_database
 
 API = "/auth/api/v1"
 PASSWORD = "correct horse battery"

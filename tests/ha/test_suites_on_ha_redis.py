@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from harness import fresh_database
 
 from conftest import REPO
+from testkit.stores import fresh_database
 
 AUTH_SUITES = ("test_tokens.py", "test_sessions.py", "test_permission_checks.py", "test_fast_path.py",
                "test_rate_limits.py")  # fmt: skip

@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import contextvars
 import logging
-import re
 import time
 import uuid
 
+from movies_auth_client.contract import ACCEPTABLE_REQUEST_ID, REQUEST_ID_HEADER
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-REQUEST_ID_HEADER = "X-Request-Id"
 # Where the ASGI scope keeps the request's id once decided.
 REQUEST_ID_SCOPE_KEY = "movies_api.request_id"
 AUTH_DEGRADED_HEADER = "X-Auth-Degraded"
-# Only ids that are safe to log and to pass on; anything else is replaced by one of ours.
-_ACCEPTABLE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:@+=-]{1,128}")
 
 _request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 access_logger = logging.getLogger("movies_async_api.access")
@@ -32,7 +29,7 @@ def request_id_of(scope: Scope) -> str:
     request_id = scope.get(REQUEST_ID_SCOPE_KEY)
     if request_id is None:
         incoming = next((value for name, value in scope["headers"] if name == b"x-request-id"), b"").decode("latin-1")
-        request_id = incoming if _ACCEPTABLE_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+        request_id = incoming if ACCEPTABLE_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
         scope[REQUEST_ID_SCOPE_KEY] = request_id
     return request_id
 

@@ -22,13 +22,14 @@ if TYPE_CHECKING:
     from _typeshed import OptExcInfo
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
+# A copy of movies_auth_client.contract's (this image installs nothing from beside it); a test holds them equal.
 REQUEST_ID_HEADER = "X-Request-Id"
 # Where the WSGI environ keeps the request's id once decided, and the route template a fast path answered for.
 REQUEST_ID_ENVIRON_KEY = "movies_auth.request_id"
 ROUTE_ENVIRON_KEY = "movies_auth.route"
 UNMATCHED_ROUTE = "unmatched"
 # An incoming id is echoed into logs and headers, so only a short, plain token is trusted.
-_ACCEPTABLE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:@+=-]{1,128}")
+ACCEPTABLE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:@+=-]{1,128}")
 
 access_log = logging.getLogger("movies_auth.access")
 _LOGGED_PATH_SAFE = "/:@!$&'()*+,;=-._~"
@@ -47,7 +48,7 @@ def request_id_of(environ: WSGIEnvironment) -> str:
     request_id = environ.get(REQUEST_ID_ENVIRON_KEY)
     if request_id is None:
         incoming = environ.get("HTTP_X_REQUEST_ID", "")
-        request_id = incoming if _ACCEPTABLE_REQUEST_ID.fullmatch(incoming) else secrets.token_hex(16)
+        request_id = incoming if ACCEPTABLE_REQUEST_ID.fullmatch(incoming) else secrets.token_hex(16)
         environ[REQUEST_ID_ENVIRON_KEY] = request_id
     return request_id
 

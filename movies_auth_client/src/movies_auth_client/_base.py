@@ -10,16 +10,11 @@ from typing import Any
 import httpx
 
 from movies_auth_client.breaker import CircuitBreaker
+from movies_auth_client.contract import REQUEST_ID_HEADER, SUBJECT_TOKEN_HEADER
 from movies_auth_client.errors import AuthUnavailable, InvalidToken
 from movies_auth_client.keys import KeySet
 from movies_auth_client.observer import Call, NullObserver, Observer, Outcome
-from movies_auth_client.permissions import (
-    REQUEST_ID_HEADER,
-    SUBJECT_TOKEN_HEADER,
-    AnswerCache,
-    Reading,
-    Verdict,
-)
+from movies_auth_client.permissions import AnswerCache, Reading, Verdict
 from movies_auth_client.service_token import ServiceTokenState
 from movies_auth_client.tokens import unverified_claims
 

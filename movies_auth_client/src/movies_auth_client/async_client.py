@@ -11,10 +11,11 @@ from typing import Any, Self
 import httpx
 
 from movies_auth_client._base import ClientBase
+from movies_auth_client.contract import check_path
 from movies_auth_client.errors import AuthUnavailable, InvalidToken, ServiceTokenUnavailable
 from movies_auth_client.keys import JWKS_PATH, key_id
 from movies_auth_client.observer import Call, Outcome
-from movies_auth_client.permissions import Condition, Reading, check_path, condition_text, read
+from movies_auth_client.permissions import Condition, Reading, condition_text, read
 from movies_auth_client.service_token import retry_delay
 from movies_auth_client.tokens import checked, subject
 

@@ -23,8 +23,9 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from movies_auth_client.async_client import AsyncAuthClient
+from movies_auth_client.contract import REQUEST_ID_HEADER
 from movies_auth_client.errors import AuthUnavailable, InvalidToken
-from movies_auth_client.permissions import REQUEST_ID_HEADER, Condition
+from movies_auth_client.permissions import Condition
 from movies_auth_client.principal import Principal
 
 # Declared so that the OpenAPI spec shows the bearer scheme; the refusals are ours.

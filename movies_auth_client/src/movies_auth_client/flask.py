@@ -22,8 +22,9 @@ from typing import Any, TypeVar, cast
 from flask import Flask, Response, abort, current_app, g, jsonify, request
 
 from movies_auth_client.client import AuthClient
+from movies_auth_client.contract import REQUEST_ID_HEADER
 from movies_auth_client.errors import AuthUnavailable, InvalidToken
-from movies_auth_client.permissions import REQUEST_ID_HEADER, Condition
+from movies_auth_client.permissions import Condition
 from movies_auth_client.principal import Principal, bearer_token
 
 EXTENSION = "movies_auth_client"

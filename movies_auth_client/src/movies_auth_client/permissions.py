@@ -6,7 +6,6 @@ import enum
 import json
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -14,10 +13,9 @@ from typing import Any
 import httpx
 from cachetools import TLRUCache
 
+from movies_auth_client.contract import SUBJECT_TOKEN_HEADER
 from movies_auth_client.errors import InvalidToken
 
-SUBJECT_TOKEN_HEADER = "X-Subject-Token"  # noqa: S105 (a header name)
-REQUEST_ID_HEADER = "X-Request-Id"
 MAX_CACHED_ANSWERS = 100_000
 
 # A condition is a permission name, {"any": [condition, ...]} or {"all": [condition, ...]}, nested.
@@ -27,11 +25,6 @@ Condition = str | dict[str, Any]
 def condition_text(condition: Condition) -> str:
     """The condition as movies_auth reads it in the `permissions` query parameter."""
     return condition if isinstance(condition, str) else json.dumps(condition, separators=(",", ":"))
-
-
-def check_path(user_id: uuid.UUID) -> str:
-    """Where movies_auth answers whether a user's permissions satisfy a condition."""
-    return f"/auth/api/v1/users/{user_id}/combined_permissions/validation"
 
 
 class Reading(enum.Enum):

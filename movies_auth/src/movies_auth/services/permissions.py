@@ -9,7 +9,6 @@ from sqlalchemy import select
 
 from movies_auth import audit
 from movies_auth.built_ins import (
-    ADMIN_PERMISSION,  # noqa: F401 (still imported from here by tests/conftest.py)
     DEFAULT_PERMISSIONS,
     DEFAULT_ROLES,
     SUPERUSER_ROLE,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from movies_auth_client.contract import readiness_body
 
 from movies_async_api.readiness import check_stores
 
@@ -20,5 +21,5 @@ async def healthz() -> dict[str, str]:
 async def readyz(request: Request) -> JSONResponse:
     """200 when the database and the response cache's Redis answer, else 503 naming what does not."""
     checks = await check_stores(request.app.state.engine, request.app.state.cache.redis)
-    ready = all(value == "ok" for value in checks.values())
-    return JSONResponse({"status": "ok" if ready else "unavailable", **checks}, status_code=200 if ready else 503)
+    body, status = readiness_body(all(value == "ok" for value in checks.values()), checks)
+    return JSONResponse(body, status_code=status)

@@ -5,23 +5,23 @@ from __future__ import annotations
 import base64
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import jwt
 from cryptography.hazmat.primitives import serialization
 from fastapi.testclient import TestClient
 
-from harness import call_json
+from testkit.http import StandInHandler, call_json
+from testkit.ports import free_port
+from testkit.processes import gunicorn
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 AUTH_GUNICORN_CONFIG = REPOSITORY / "movies_auth" / "gunicorn.conf.py"
@@ -32,12 +32,9 @@ PASSWORD = "correct horse battery"
 ROOT_EMAIL = "root@example.com"
 SERVICE_NAME = "movies-api"
 FILMS = "/api/v1/films"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+# Short, so that the tests see the movies API renew its service token on its own, many times over.
+SERVICE_TOKEN_LIFETIME = 6
+STUB_SERVICE_SECRET = "any-secret-the-stub-auth-service-accepts"
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -54,6 +51,16 @@ def every_page(client: TestClient, path: str, headers: dict | None = None, **par
             return items
         items += response.json()
         page += 1
+
+
+def movies_api(database_url: str, *args: str, redis_url: str | None = None) -> subprocess.CompletedProcess:
+    """Run the `movies-api` command against a database (and the embedded Redis unless given), as an operator would."""
+    env = {**os.environ, "DATABASE_URL": database_url}
+    env.pop("REDIS_URL", None)
+    if redis_url:
+        env["REDIS_URL"] = redis_url
+    command = [str(Path(sys.executable).with_name("movies-api")), *args]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
 
 
 @dataclass
@@ -110,33 +117,10 @@ def running_auth_service(env: dict[str, str]) -> Iterator[AuthService]:
     created = service.flask("services", "create", SERVICE_NAME)
     assert created.returncode == 0, created.stderr
     service.service_secret = created.stdout.strip()
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", str(AUTH_GUNICORN_CONFIG), "movies_auth.wsgi:app"],
-            env={**env, "GUNICORN_BIND": f"127.0.0.1:{port}"},
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        _wait_until_up(f"{service.url}/auth/healthz", process, log)
+    with gunicorn("movies_auth", "movies_auth.wsgi:app", AUTH_GUNICORN_CONFIG, env, port, log, "/auth/healthz",
+                  cwd=REPOSITORY):  # fmt: skip
         service.root_token = service.login(ROOT_EMAIL)["access_token"]
         yield service
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-
-
-def _wait_until_up(url: str, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"movies_auth exited:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(url, timeout=1):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"movies_auth did not start:\n{log.read_text()}")
 
 
 class StubAuth:
@@ -163,7 +147,7 @@ class StubAuth:
         self.release = threading.Event()
         stub = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(StandInHandler):
             def do_GET(self) -> None:
                 if self.path.endswith("/jwks.json"):
                     stub.jwks_fetches += 1
@@ -192,15 +176,7 @@ class StubAuth:
                                             "expires_in": stub.service_token_lifetime}))  # fmt: skip
 
             def _send(self, status: int, body: str) -> None:
-                payload = body.encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, *_args) -> None:
-                pass
+                self.reply(status, body.encode())
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -15,12 +17,29 @@ import httpx
 import jwt
 from cryptography.hazmat.primitives import serialization
 
-from harness import Process, free_port
 from movies_auth_client import AsyncAuthClient, AuthClient, BreakerState, Call, CircuitBreaker, Outcome
+from testkit.ports import free_port
+from testkit.processes import Process, gunicorn
 
 PASSWORD = "correct horse battery"
 ROOT_EMAIL = "root@example.com"
+REPOSITORY = Path(__file__).resolve().parents[2]
+# Short, so that the tests see the clients renew their service tokens on their own.
+SERVICE_TOKEN_LIFETIME = 4
 API = "/auth/api/v1"
+
+
+def flask(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    """Run a `flask` command of movies_auth, as its operator does."""
+    return subprocess.run(
+        [sys.executable, "-m", "flask", *args], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def serve(env: dict[str, str], port: int, log: Path) -> Process:
+    """movies_auth under gunicorn as in production, on `port` (not started)."""
+    config = REPOSITORY / "movies_auth" / "gunicorn.conf.py"
+    return gunicorn("movies_auth", "movies_auth.wsgi:app", config, env, port, log, "/auth/readyz", cwd=REPOSITORY)
 
 
 @dataclass

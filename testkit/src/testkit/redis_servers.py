@@ -1,121 +1,16 @@
-"""Servers and scratch stores, shared by the deployment tests and `make bench`: a process started the way
-its container starts it, a free loopback port, a fresh PostgreSQL database, a wiped Redis database."""
+"""Redis servers of the test's own on loopback: a single one, a Cluster, Sentinels; stopped, killed or paused."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import signal
-import socket
 import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import httpx
-import psycopg
 import redis
-from movies_auth.redis_connection import RedisDeployment
 
-
-def free_port() -> int:
-    """A loopback TCP port nothing listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def call_json(url: str, method: str, body: dict | None = None, token: str | None = None) -> tuple[int, object]:
-    """One JSON request, as a client makes it: (status, decoded body), whatever the status."""
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    response = httpx.request(method, url, json=body, headers=headers, timeout=10)
-    return response.status_code, response.json() if response.content else None
-
-
-def fresh_database(server_url: str, name: str) -> str:
-    """Drop and create database `name` on the server of `server_url`; its URL."""
-    parts = urlsplit(server_url)
-    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{name}"')
-    return urlunsplit(parts._replace(path=f"/{name}"))
-
-
-def fresh_redis(url: str, offset: int) -> str:
-    """The URL of the Redis database `offset` after the one `url` names, emptied (a cluster has one: all of it)."""
-    parts = urlsplit(url)
-    if parts.scheme == "redis+cluster":
-        fresh = url
-    elif parts.scheme == "redis+sentinel":  # redis+sentinel://host:port,.../<service>[/<db>]
-        service, _, number = parts.path.strip("/").partition("/")
-        fresh = urlunsplit(parts._replace(path=f"/{service}/{(int(number or 0) + offset) % 16}"))
-    else:
-        number = (int(parts.path.strip("/") or 0) + offset) % 16
-        fresh = urlunsplit(parts._replace(path=f"/{number}"))
-    RedisDeployment(fresh, {}).client().flushdb()
-    return fresh
-
-
-@dataclass
-class Process:
-    """One server, started with a command and stopped with its whole process group; output in a log file."""
-
-    name: str
-    command: list[str]
-    cwd: Path
-    env: dict[str, str]
-    log: Path
-    ready_url: str
-    process: subprocess.Popen | None = field(default=None, repr=False)
-
-    def start(self, timeout: float = 90) -> None:
-        """Start it and wait until `ready_url` answers 200."""
-        with self.log.open("a") as output:
-            self.process = subprocess.Popen(
-                self.command, cwd=self.cwd, env=self.env, stdout=output, stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )  # fmt: skip
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"{self.name} exited:\n{self.log.read_text()[-4000:]}")
-            try:
-                if httpx.get(self.ready_url, timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"{self.name} did not become ready:\n{self.log.read_text()[-4000:]}")
-
-    def stop(self) -> None:
-        """SIGTERM to the process group, then wait for it."""
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            self.process.wait(timeout=30)
-
-    def output(self) -> str:
-        """Everything it has written so far."""
-        return self.log.read_text()
-
-    def __enter__(self) -> Process:
-        self.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.stop()
-
-
-def _as_postgres_user(command: list[str]) -> list[str]:
-    # PostgreSQL's tools refuse to run as root; CI runs as root.
-    return [_tool("runuser"), "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
-
-
-def _tool(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        raise FileNotFoundError(f"{name} is not installed")
-    return path
+from testkit.ports import free_port
+from testkit.processes import tool
 
 
 @dataclass
@@ -136,7 +31,7 @@ class RedisServer:
         """Start it (again, with what it had written) and wait until it answers."""
         self.directory.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
-            [_tool("redis-server"), "--bind", "127.0.0.1", "--port", str(self.port), "--dir", str(self.directory),
+            [tool("redis-server"), "--bind", "127.0.0.1", "--port", str(self.port), "--dir", str(self.directory),
              "--appendonly", "yes", "--appendfsync", "always", "--save", "", *self.options],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
@@ -158,71 +53,6 @@ class RedisServer:
     def pause(self, seconds: float) -> None:
         """CLIENT PAUSE: every client's commands stall for `seconds`, connections stay open."""
         redis.Redis(port=self.port).execute_command("CLIENT", "PAUSE", int(seconds * 1000), "ALL")
-
-
-@dataclass
-class PostgresServer:
-    """A PostgreSQL cluster of our own (initdb in a scratch directory) that a test may stop and start."""
-
-    directory: Path
-    port: int = field(default_factory=free_port)
-
-    @property
-    def url(self) -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
-
-    @staticmethod
-    def binary(name: str) -> str:
-        """A server tool of the newest PostgreSQL installed (they are not on PATH on Debian)."""
-        found = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"), key=lambda path: int(path.parts[4]))
-        if not found:
-            raise FileNotFoundError(f"PostgreSQL's {name} is not installed")
-        return str(found[-1])
-
-    def create(self) -> None:
-        """initdb a cluster that trusts local connections."""
-        self.directory.mkdir(parents=True, exist_ok=True)
-        if os.geteuid() == 0:
-            shutil.chown(self.directory, "postgres")
-        subprocess.run(
-            _as_postgres_user([self.binary("initdb"), "-D", str(self.directory / "data"), "-A", "trust",
-                               "-U", "postgres", "-E", "UTF8", "--no-sync"]),
-            check=True, capture_output=True,
-        )  # fmt: skip
-
-    def copy_as_replica_of(self, primary: PostgresServer) -> None:
-        """pg_basebackup the running `primary` into this server's directory, set up to stream from it (-R)."""
-        self.directory.mkdir(parents=True, exist_ok=True)
-        if os.geteuid() == 0:
-            shutil.chown(self.directory, "postgres")
-        subprocess.run(
-            _as_postgres_user([self.binary("pg_basebackup"), "-h", "127.0.0.1", "-p", str(primary.port),
-                               "-U", "postgres", "-D", str(self.directory / "data"), "-R", "-X", "stream"]),
-            check=True, capture_output=True,
-        )  # fmt: skip
-
-    def _ctl(self, *args: str) -> None:
-        subprocess.run(_as_postgres_user([self.binary("pg_ctl"), "-D", str(self.directory / "data"), *args]),
-                       check=True, capture_output=True)  # fmt: skip
-
-    def start(self) -> None:
-        """Start it and wait until it accepts connections."""
-        options = f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 -c fsync=off"
-        self._ctl("-o", options, "-l", str(self.directory / "server.log"), "-w", "start")
-
-    def stop(self) -> None:
-        """Fast shutdown: open sessions are cut, new connections refused."""
-        self._ctl("-m", "fast", "-w", "stop")
-
-    def terminate_connections(self, database: str) -> int:
-        """pg_terminate_backend on every other session of `database`; how many were cut."""
-        with psycopg.connect(self.url, autocommit=True) as connection:
-            row = connection.execute(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-                " WHERE datname = %s AND pid <> pg_backend_pid()",
-                (database,),
-            ).fetchone()
-        return row[0]
 
 
 @dataclass
@@ -249,7 +79,7 @@ class RedisClusterServers:
             server.start()
             self.servers.append(server)
         subprocess.run(
-            [_tool("redis-cli"), "--cluster", "create", *(f"127.0.0.1:{server.port}" for server in self.servers),
+            [tool("redis-cli"), "--cluster", "create", *(f"127.0.0.1:{server.port}" for server in self.servers),
              "--cluster-replicas", "1", "--cluster-yes"],
             check=True, capture_output=True, timeout=60,
         )  # fmt: skip
@@ -351,7 +181,7 @@ class RedisSentinelServers:
                 f"sentinel down-after-milliseconds {SENTINEL_SERVICE} 1000\n"
                 f"sentinel failover-timeout {SENTINEL_SERVICE} 10000\n"
             )
-            self.sentinels.append(subprocess.Popen([_tool("redis-server"), str(config), "--sentinel"],
+            self.sentinels.append(subprocess.Popen([tool("redis-server"), str(config), "--sentinel"],
                                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))  # fmt: skip
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
