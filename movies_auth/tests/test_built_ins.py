@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import delete, select
 
 from auth_support import API, login
+from movies_auth.built_ins import DEFAULT_PERMISSIONS, DEFAULT_ROLES
 from movies_auth.extensions import db
 from movies_auth.models import Permission, Role, role_permissions
-from movies_auth.built_ins import DEFAULT_PERMISSIONS, DEFAULT_ROLES
 
 pytestmark = pytest.mark.unit  # starts no server and no process: `make test-fast`
 
