@@ -90,10 +90,9 @@ def test_one_request_id_runs_through_nginx_auth_and_the_movies_api(platform, web
     assert response.status_code == 200
     request_id = response.headers["X-Request-Id"]  # made by nginx: the client sent none
     assert len(request_id) == 32
-    nginx_line = next(line for line in platform.nginx.output().splitlines() if request_id in line)
-    assert json.loads(nginx_line)["path"] == "/api/v1/films"
-    assert f"[{request_id}]" in platform.auth.output()  # movies_auth answered the movies API's permission check
-    assert request_id in platform.movies.output()
+    assert json.loads(platform.nginx.line_with(request_id))["path"] == "/api/v1/films"
+    platform.auth.line_with(f"[{request_id}]")  # movies_auth answered the movies API's permission check
+    platform.movies.line_with(request_id)
 
 
 def test_a_client_request_id_is_kept_and_an_unsafe_one_replaced(web):

@@ -67,6 +67,17 @@ class Process:
         """Everything it has written so far."""
         return self.log.read_text()
 
+    def line_with(self, text: str, timeout: float = 10) -> str:
+        """The first line of its output holding `text`, waited for: a server logs a request after answering it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = next((line for line in self.output().splitlines() if text in line), None)
+            if found is not None:
+                return found
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{self.name} logged no line with {text!r} within {timeout} s")
+            time.sleep(0.05)
+
     def __enter__(self) -> Process:
         self.start()
         return self
