@@ -180,7 +180,10 @@ class YandexProvider(Provider):
 
     def read_identity(self, token: dict[str, Any], started: dict[str, Any]) -> Identity:
         response = self.client.get(
-            self.userinfo_url, token=token, headers={"Authorization": f"OAuth {token['access_token']}"}
+            self.userinfo_url,
+            token=token,
+            withhold_token=True,
+            headers={"Authorization": f"OAuth {token['access_token']}"},
         )
         info = self._json(response)
         return Identity(
@@ -241,7 +244,7 @@ class provider_calls:  # a context manager named for how it reads: `with provide
         if error is None or isinstance(error, APIError):
             return False
         if isinstance(error, JoseError):
-            raise SignInRefused(f"the ID token is not valid ({error.error})") from error
+            raise SignInRefused(f"the ID token is not valid ({error.description or error.error})") from error
         if isinstance(error, OAuthError):
             raise SignInRefused(f"the provider refused the code ({error.error})") from error
         if isinstance(error, requests.HTTPError) and error.response is not None and error.response.status_code < 500:

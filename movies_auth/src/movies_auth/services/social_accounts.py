@@ -102,6 +102,7 @@ def _new_account(provider: str, identity: Identity) -> User:
         email_verified=True,
     )
     db.session.add(user)
+    db.session.flush()  # the account's row first: the link refers to it
     db.session.add(_link_record(user.id, provider, identity))
     db.session.flush()
     return user
