@@ -10,9 +10,9 @@ from movies_auth.openapi import ErrorExamples, build_spec
 from movies_auth.services.accounts import EmailTaken
 from movies_auth.services.oauth_flow import InvalidState
 from movies_auth.services.oauth_providers import ProviderUnavailable
-from movies_auth.services.social_accounts import EmailHeldByAnotherAccount, LastWayToSignIn
 from movies_auth.services.permissions import ADMIN_PERMISSION, PermissionNameTaken
 from movies_auth.services.roles import RoleNameTaken
+from movies_auth.services.social_accounts import EmailHeldByAnotherAccount, LastWayToSignIn
 from movies_auth.services.superusers import LastSuperuser
 from movies_auth.services.tokens import TOKEN_REVOKED
 

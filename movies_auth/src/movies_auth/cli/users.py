@@ -122,7 +122,9 @@ def show_user(user: str, as_json: bool) -> None:
 
 
 def _identities(linked: list[dict]) -> str:
-    return ", ".join(f"{item['provider']} ({item['email'] or 'no email'}, linked {item['linked_at'][:10]})" for item in linked)
+    return ", ".join(
+        f"{item['provider']} ({item['email'] or 'no email'}, linked {item['linked_at'][:10]})" for item in linked
+    )
 
 
 @users_group.command("unlink")
