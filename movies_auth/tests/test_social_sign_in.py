@@ -8,8 +8,11 @@ signs in there and consents, the provider sends it back to our callback.
 from __future__ import annotations
 
 import json
+import os
 import re
 import secrets
+import shutil
+import tempfile
 import threading
 from datetime import timedelta
 from types import SimpleNamespace
@@ -836,3 +839,74 @@ def test_provider_variables_are_read_from_the_environment(monkeypatch):
     assert loaded.oauth_provider_names == ["google", "vk"]
     assert loaded.oauth_provider_settings["GOOGLE_CLIENT_ID"] == "gid"
     assert urlsplit(loaded.oauth_provider_settings["GOOGLE_DISCOVERY_URL"]).hostname == "accounts.google.com"
+
+
+# --- a real browser ----------------------------------------------------------------------------------------------
+
+
+# The network here is closed: without the last four Chromium keeps reaching out for updates, sync and the like.
+CHROMIUM_FLAGS = (
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+)
+
+
+def _installed(tool: str) -> str:
+    """A command the test needs: skipped without it, but failed under CI, which must run everything."""
+    path = shutil.which(tool)
+    if path:
+        return path
+    if os.environ.get("CI"):
+        pytest.fail(f"{tool} is not installed; CI installs it (see .ci/run)")
+    pytest.skip(f"{tool} is not installed (Debian package); CI runs this test")
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    binary, driver_path = _installed("chromium"), _installed("chromedriver")
+    profile = tempfile.mkdtemp(prefix="chromium-profile-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = binary
+    for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={profile}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=driver_path))
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def test_a_real_browser_signs_in_from_the_documented_links(social, chromium):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ready
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    person(social.oidc, "chromium-user", "chromium@example.com")
+    wait = WebDriverWait(chromium, 20)
+    # Swagger documents the providers' list; the list names where each sign-in starts.
+    chromium.get(f"{social.base}/auth/apidocs/")
+    wait.until(ready.presence_of_element_located((By.CSS_SELECTOR, f"[data-path='{API}/oauth/providers']")))
+    chromium.get(f"{social.base}{API}/oauth/providers")
+    listed = json.loads(chromium.find_element(By.TAG_NAME, "body").text)
+    login_url = next(item["login_url"] for item in listed if item["name"] == "test")
+
+    chromium.get(social.base + login_url)
+    field = wait.until(ready.element_to_be_clickable((By.NAME, "sub")))
+    field.send_keys("chromium-user")
+    field.submit()
+    wait.until(lambda driver: "/oauth/test/callback" in driver.current_url)
+    pair = json.loads(wait.until(ready.presence_of_element_located((By.TAG_NAME, "body"))).text)
+
+    user_id = login_subject(pair)
+    me = httpx.get(f"{social.base}{API}/users/{user_id}", headers=bearer(pair["access_token"]))
+    assert me.status_code == 200 and me.json()["email"] == "chromium@example.com"
+    assert "code=" in chromium.current_url and "token" not in chromium.current_url
