@@ -46,12 +46,18 @@ class InvalidCode(BadRequest):
 
 
 @dataclass(frozen=True)
+class Linking:
+    user_id: str
+    session_id: str
+
+
+@dataclass(frozen=True)
 class Started:
     provider: str
     verifier: str
     nonce: str | None
     redirect_uri: str | None
-    link_user: str | None
+    linking: Linking | None
 
 
 def callback_url(provider: str) -> str:
@@ -72,7 +78,7 @@ def check_redirect_uri(redirect_uri: str) -> None:
     raise BadRequest("redirect_uri is not allowed", {"redirect_uri": ["Not on OAUTH_REDIRECT_ALLOWLIST."]})
 
 
-def start(provider: Provider, *, redirect_uri: str | None, link_user: str | None) -> str:
+def start(provider: Provider, *, redirect_uri: str | None, linking: Linking | None) -> str:
     """Keep a new sign-in's state, verifier and nonce for OAUTH_STATE_TTL; the provider's authorization URL."""
     state = secrets.token_urlsafe(STATE_BYTES)
     authorization = provider.authorization(callback_url(provider.name), state)
@@ -81,7 +87,7 @@ def start(provider: Provider, *, redirect_uri: str | None, link_user: str | None
         "v": authorization["code_verifier"],
         "n": authorization.get("nonce"),
         "r": redirect_uri,
-        "u": link_user,
+        "u": [linking.user_id, linking.session_id] if linking else None,
     }
     ttl = int(current_settings().oauth_state_ttl.total_seconds())
     redis_store.client.set(redis_keys.oauth_state(_digest(state)), json.dumps(record), ex=ttl, nx=True)
@@ -96,7 +102,8 @@ def finish(provider: str, state: str) -> Started:
     record = json.loads(stored)
     if record["p"] != provider:
         raise InvalidState()
-    return Started(record["p"], record["v"], record["n"], record["r"], record["u"])
+    linking = Linking(*record["u"]) if record["u"] else None
+    return Started(record["p"], record["v"], record["n"], record["r"], linking)
 
 
 def issue_code(user_id: uuid.UUID, provider: str) -> str:

@@ -55,20 +55,20 @@ def start_sign_in(provider: str, data: dict) -> Response:
     chosen = oauth_providers.get(provider)
     if "redirect_uri" in data:
         oauth_flow.check_redirect_uri(data["redirect_uri"])
-    link_user = _linking_user() if data["link"] else None
-    url = oauth_flow.start(chosen, redirect_uri=data.get("redirect_uri"), link_user=link_user)
+    linking = _linking_user() if data["link"] else None
+    url = oauth_flow.start(chosen, redirect_uri=data.get("redirect_uri"), linking=linking)
     return redirect(url, 302)
 
 
-def _linking_user() -> str:
-    """The account a link is asked for: the bearer of a live user access token."""
+def _linking_user() -> oauth_flow.Linking:
+    """The account a link is asked for, and the session asking: the bearer of a live user access token."""
     verify_jwt_in_request()
     claims = get_jwt()
     if tokens.is_service_token(claims):
         raise Forbidden("Service tokens may not link social accounts")
     if claims.get(tokens.TYPE_CLAIM) != "access":
         raise Unauthorized("Only access tokens are allowed")
-    return claims["sub"]
+    return oauth_flow.Linking(claims["sub"], claims[tokens.SESSION_CLAIM])
 
 
 @bp.get("/oauth/<provider>/callback")
@@ -98,8 +98,11 @@ def _finish(chosen: oauth_providers.Provider, started: oauth_flow.Started, data:
     if "error" in data:
         raise oauth_providers.SignInRefused(f"the provider answered {data['error']!r}")
     identity = chosen.identity(data["code"], oauth_flow.callback_url(provider), started.__dict__, data)
-    if started.link_user is not None:
-        record = social_accounts.link(started.link_user, provider, identity)
+    if started.linking is not None:
+        # The session that asked must still be alive: a sign-out since then cancels the link.
+        if tokens.is_revoked({"sub": started.linking.user_id, tokens.SESSION_CLAIM: started.linking.session_id}):
+            raise Unauthorized("The session that asked for this link has ended; sign in and link again")
+        record = social_accounts.link(started.linking.user_id, provider, identity)
         metrics.SOCIAL_LOGINS.labels(provider, "linked").inc()
         if started.redirect_uri:
             return _redirect(oauth_flow.with_parameters(started.redirect_uri, linked=provider))
