@@ -107,18 +107,18 @@ class Provider:
         with provider_calls(self.name):
             return self.client.create_authorization_url(callback_url, state=state)
 
-    def identity(self, code: str, callback_url: str, started: dict[str, Any], callback: dict[str, Any]) -> Identity:
-        """Exchange the code (with the PKCE verifier) and tell who signed in."""
+    def identity(self, callback: dict[str, Any], callback_url: str, *, verifier: str, nonce: str | None) -> Identity:
+        """Exchange the callback's code (with the PKCE verifier) and tell who signed in."""
         with provider_calls(self.name):
             token = self.client.fetch_access_token(
-                callback_url, code=code, code_verifier=started["verifier"], **self.token_parameters(callback)
+                callback_url, code=callback["code"], code_verifier=verifier, **self.token_parameters(callback)
             )
-            return self.read_identity(token, started)
+            return self.read_identity(token, nonce)
 
     def token_parameters(self, callback: dict[str, Any]) -> dict[str, str]:
         return {}
 
-    def read_identity(self, token: dict[str, Any], started: dict[str, Any]) -> Identity:
+    def read_identity(self, token: dict[str, Any], nonce: str | None) -> Identity:
         raise NotImplementedError
 
     def _json(self, response: requests.Response) -> dict[str, Any]:
@@ -149,14 +149,12 @@ class OpenIDConnectProvider(Provider):
     def _endpoints(self, config: dict[str, str]) -> dict[str, Any]:
         return {"server_metadata_url": config["DISCOVERY_URL"]}
 
-    def read_identity(self, token: dict[str, Any], started: dict[str, Any]) -> Identity:
+    def read_identity(self, token: dict[str, Any], nonce: str | None) -> Identity:
         if "id_token" not in token:
             raise SignInRefused("the provider sent no ID token")
         issuer = self.client.load_server_metadata().get("issuer")
         options = {"iss": {"essential": True, "value": issuer}, "aud": {"essential": True, "value": self.client_id}}
-        claims = self.client.parse_id_token(
-            token, nonce=started["nonce"], claims_options=options, leeway=ID_TOKEN_LEEWAY
-        )
+        claims = self.client.parse_id_token(token, nonce=nonce, claims_options=options, leeway=ID_TOKEN_LEEWAY)
         if "email" not in claims and self.client.load_server_metadata().get("userinfo_endpoint"):
             info = self.client.userinfo(token=token)
             if info.get("sub") == claims["sub"]:
@@ -178,7 +176,7 @@ class YandexProvider(Provider):
         super().__init__(name, config, timeout)
         self.userinfo_url = config["USERINFO_URL"]
 
-    def read_identity(self, token: dict[str, Any], started: dict[str, Any]) -> Identity:
+    def read_identity(self, token: dict[str, Any], nonce: str | None) -> Identity:
         response = self.client.get(
             self.userinfo_url,
             token=token,
@@ -212,7 +210,7 @@ class VKProvider(Provider):
             raise BadRequest("Invalid input", {"device_id": ["VK ID sends it with the code; it is missing."]})
         return {"device_id": callback["device_id"], "state": callback["state"]}
 
-    def read_identity(self, token: dict[str, Any], started: dict[str, Any]) -> Identity:
+    def read_identity(self, token: dict[str, Any], nonce: str | None) -> Identity:
         response = self.client.post(
             self.userinfo_url,
             token=token,

@@ -97,7 +97,7 @@ def _finish(chosen: oauth_providers.Provider, started: oauth_flow.Started, data:
     provider = chosen.name
     if "error" in data:
         raise oauth_providers.SignInRefused(f"the provider answered {data['error']!r}")
-    identity = chosen.identity(data["code"], oauth_flow.callback_url(provider), started.__dict__, data)
+    identity = chosen.identity(data, oauth_flow.callback_url(provider), verifier=started.verifier, nonce=started.nonce)
     if started.linking is not None:
         # The session that asked must still be alive: a sign-out since then cancels the link.
         if tokens.is_revoked({"sub": started.linking.user_id, tokens.SESSION_CLAIM: started.linking.session_id}):
