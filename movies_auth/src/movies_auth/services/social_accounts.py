@@ -76,6 +76,10 @@ def _resolve(provider: str, identity: Identity, *, ip_address: str | None, user_
                 f"{provider} did not vouch for an email address: register with a password, then link {provider}"
             )
         holder = accounts.find_by_email(identity.email)
+        # A concurrent first sign-in of this very identity may have committed the account (and, in the same
+        # transaction, its link) between the two reads above: then it is this identity's own account.
+        if holder is not None and find_identity(provider, identity.subject) is not None:
+            return _resolve(provider, identity, ip_address=ip_address, user_agent=user_agent)
         if holder is not None:
             login_history.record(
                 user=holder, email=holder.email, success=False, ip_address=ip_address, user_agent=user_agent
