@@ -14,6 +14,8 @@ from movies_auth.services import accounts, grants, permissions, roles, service_a
 
 API = "/auth/api/v1"
 PASSWORD = "correct horse battery"
+# A rate limit no test reaches unless it sets its own.
+GENEROUS_LIMIT = "10000 per minute"
 
 
 @dataclass

@@ -31,6 +31,8 @@ ADMINS = (NO_TOKEN, FORBIDDEN, FORBIDDEN, OK, OK, FORBIDDEN)
 REFRESH_ONLY = (NO_TOKEN, 422, 422, 422, 422, 422)  # every caller here holds an access token
 # A superuser passes the guard of a password change, but not the check of the owner's old password.
 PASSWORD_CHANGE = (NO_TOKEN, OK, FORBIDDEN, FORBIDDEN, 400, FORBIDDEN)
+# The owner has no social identity linked: those let in find nothing to unlink.
+SOCIAL_UNLINK = (NO_TOKEN, 404, FORBIDDEN, FORBIDDEN, 404, FORBIDDEN)
 
 USER = f"{API}/users/{{user}}"  # {user} is the owner's id, {session} the owner's session
 MATRIX = [
@@ -48,6 +50,8 @@ MATRIX = [
     ("GET", f"{USER}/sessions", None, OWNER_OR_SUPERUSER),
     ("DELETE", f"{USER}/sessions", None, OWNER_OR_SUPERUSER),
     ("DELETE", f"{USER}/sessions/{{session}}", None, OWNER_OR_SUPERUSER),
+    ("GET", f"{USER}/social_accounts", None, OWNER_OR_SUPERUSER),
+    ("DELETE", f"{USER}/social_accounts/google", None, SOCIAL_UNLINK),
     ("POST", f"{USER}/password", {"old_password": PASSWORD, "new_password": "a new password"}, PASSWORD_CHANGE),
     ("POST", f"{USER}/email", {"new_email": "new@example.com", "password": PASSWORD}, OWNER_OR_SUPERUSER),
     ("DELETE", USER, None, OWNER_OR_SUPERUSER),
@@ -81,6 +85,7 @@ PUBLIC = {
     "account_email.request_password_reset", "account_email.confirm_password_reset",
     "account_email.confirm_email_change",
     "metrics.scrape",
+    "oauth.list_providers", "oauth.start_sign_in", "oauth.callback", "oauth.exchange_code",
     "flasgger.apidocs", "flasgger.apispec", "flasgger.static", "flasgger.oauth_redirect", "flasgger.<lambda>",
     "static",
 }  # fmt: skip

@@ -9,8 +9,11 @@ from movies_auth.built_ins import ADMIN_PERMISSION
 from movies_auth.guards import SUBJECT_TOKEN_HEADER
 from movies_auth.openapi import ErrorExamples, build_spec
 from movies_auth.services.accounts import EmailTaken
+from movies_auth.services.oauth_flow import InvalidState
+from movies_auth.services.oauth_providers import ProviderUnavailable
 from movies_auth.services.permissions import PermissionNameTaken
 from movies_auth.services.roles import RoleNameTaken
+from movies_auth.services.social_accounts import EmailHeldByAnotherAccount, LastWayToSignIn
 from movies_auth.services.superusers import LastSuperuser
 from movies_auth.services.tokens import TOKEN_REVOKED
 
@@ -24,6 +27,8 @@ Log in with `POST /auth/api/v1/auth_token`, then press **Authorize** and paste t
 TAGS = {
     "users": "Registration and the owner's account",
     "sessions": "The account's signed-in devices: list them, sign one or all others out",
+    "oauth": "Social sign-in with Google (any OpenID Connect provider), Yandex ID and VK ID, and linked identities."
+    " Register the app at the provider with the redirect URI PUBLIC_URL + /auth/api/v1/oauth/<name>/callback",
     "tokens": "Log in, refresh, log out, and token validation for other services",
     "service_tokens": "Service-to-service auth: a service trades its name and secret for a service token",
     "checks": "What a user may do: the permission checks other services make on every request",
@@ -79,6 +84,16 @@ ERROR_EXAMPLES: ErrorExamples = {
         }
     },
     "sessions": {403: _message("You may only access your own account"), 404: _message("Session not found")},
+    "oauth": {
+        400: {"msg": InvalidState().msg, "errors": InvalidState().errors},
+        401: _message("Only access tokens are allowed"),
+        403: _message("You may only access your own account"),
+        404: _message("No such sign-in provider"),
+        409: _message(EmailHeldByAnotherAccount("google").msg),
+        422: _message("Signature verification failed"),
+        502: _message(ProviderUnavailable("google").msg),
+    },
+    "oauth_unlink_social_account": {409: _message(LastWayToSignIn().msg), 404: _message("No google account is linked")},
     "checks": {
         400: {"msg": "Invalid input", "errors": {"permissions": [_NOT_JSON]}},
         403: _message("You may only access your own account"),

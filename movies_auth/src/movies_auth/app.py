@@ -20,7 +20,7 @@ from movies_auth.logging_setup import configure_logging
 from movies_auth.read_replica import read_replica
 from movies_auth.request_context import ROUTE_ENVIRON_KEY, RequestScope
 from movies_auth.request_metrics import RequestMetrics
-from movies_auth.services import passwords, tokens
+from movies_auth.services import oauth_providers, passwords, tokens
 from movies_auth.settings import Settings
 from movies_auth.views import (
     account_email,
@@ -30,6 +30,7 @@ from movies_auth.views import (
     index,
     keys,
     metrics,
+    oauth,
     permissions,
     roles,
     sessions,
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIRECTORY), render_as_batch=True)
     redis_store.init_app(app, settings)
     passwords.init_app(app, settings)
+    oauth_providers.init_app(app, settings)
     app.extensions["service_secret_key"] = settings.service_secret_key(app.instance_path)
     _init_key_ring(app, settings)
     jwt.init_app(app)
@@ -101,6 +103,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         account_email.bp,
         sessions.bp,
         token_views.bp,
+        oauth.bp,
         token_views.service_bp,
         checks.bp,
         permissions.bp,

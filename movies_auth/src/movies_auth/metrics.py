@@ -38,6 +38,12 @@ REQUEST_DURATION = Histogram(
     registry=REGISTRY,
 )
 LOGINS = Counter("movies_auth_logins", "Password logins by outcome", ["outcome"], registry=REGISTRY)
+SOCIAL_LOGINS = Counter(
+    "movies_auth_social_logins",
+    "Social sign-ins by configured provider and outcome",
+    ["provider", "outcome"],
+    registry=REGISTRY,
+)
 LOGIN_LOCKOUTS = Counter(
     "movies_auth_login_lockouts", "Logins refused because the account's failures must wait", registry=REGISTRY
 )

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    UniqueConstraint,
     false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -109,7 +110,8 @@ class User(db.Model):
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     email: Mapped[str] = mapped_column(String(EMAIL_MAX_LENGTH), unique=True)
-    password_hash: Mapped[str] = mapped_column(String(255))
+    # None for an account made by a social sign-in: no password logs it in until one is set by a reset link.
+    password_hash: Mapped[str | None] = mapped_column(String(255))
     first_name: Mapped[str | None] = mapped_column(String(NAME_MAX_LENGTH))
     last_name: Mapped[str | None] = mapped_column(String(NAME_MAX_LENGTH))
     email_verified: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
@@ -164,6 +166,31 @@ class UserSession(db.Model):
     ip_address: Mapped[str | None] = mapped_column(String(45))
     user_agent: Mapped[str | None] = mapped_column(String(512))
     method: Mapped[str] = mapped_column(String(SIGN_IN_METHOD_MAX_LENGTH))
+
+
+PROVIDER_NAME_MAX_LENGTH = 32
+SUBJECT_MAX_LENGTH = 255
+
+
+class SocialAccount(db.Model):
+    """An identity at a social provider linked to an account: at most one per provider, each to one account.
+
+    `subject` is the provider's stable id of the person (OIDC `sub`, Yandex `id`, VK `user_id`), never an
+    email, which the person may change or lose there.
+    """
+
+    __tablename__ = "social_accounts"
+    __table_args__ = (
+        UniqueConstraint("provider", "subject", name="uq_social_accounts_provider_subject"),
+        UniqueConstraint("user_id", "provider", name="uq_social_accounts_user_id_provider"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    provider: Mapped[str] = mapped_column(String(PROVIDER_NAME_MAX_LENGTH))
+    subject: Mapped[str] = mapped_column(String(SUBJECT_MAX_LENGTH))
+    email: Mapped[str | None] = mapped_column(String(EMAIL_MAX_LENGTH))
+    linked_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class LinkToken(db.Model):

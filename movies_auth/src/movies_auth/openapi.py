@@ -144,6 +144,8 @@ def responds(
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             result, answer_status = view(*args, **kwargs), status
+            if isinstance(result, Response):  # a redirect, made by the view itself
+                return result
             if alternatives:
                 result, answer_status = result
             dumper = dumpers[answer_status]

@@ -106,3 +106,16 @@ def login_failures_from(account: str, address: str) -> str:
 def login_known_addresses(account: str) -> str:
     """A sorted set: the client addresses the account signed in from lately, scored by when (ms); a few at most."""
     return f"{PREFIX}:la:{{{account}}}"
+
+
+# Social sign-in (oauth_flow). Both kinds are single use (read with GETDEL), expire on their own, and are named
+# by the SHA-256 of the random value the browser carries, so a key's length never depends on the request.
+def oauth_state(state_digest: str) -> str:
+    """JSON `{p, v, n, r, u}`: a started sign-in (provider, PKCE verifier, nonce, redirect_uri, and for a link
+    the account and session asking)."""
+    return f"{PREFIX}:os:{state_digest}"
+
+
+def oauth_code(code_digest: str) -> str:
+    """JSON `{u, p}`: the one-time code a redirected sign-in answered, to be exchanged for tokens."""
+    return f"{PREFIX}:oc:{code_digest}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from movies_auth import conditions
 from movies_auth.models import (
@@ -18,6 +18,7 @@ from movies_auth.models import (
     normalize_email,
 )
 from movies_auth.services.link_tokens import TOKEN_LENGTH, TOKEN_PATTERN
+from movies_auth.services.oauth_flow import RANDOM_PATTERN, REDIRECT_URI_MAX_LENGTH
 
 PASSWORD_MIN_LENGTH = 8
 PASSWORD_MAX_LENGTH = 128
@@ -349,3 +350,52 @@ class ServiceAccountSchema(Schema):
     name = CodeName(required=True, metadata={"example": "movies-api"})
     created_at = fields.AwareDateTime(dump_only=True)
     secret_changed_at = fields.AwareDateTime(dump_only=True)
+
+
+class OAuthProviderSchema(Schema):
+    name = fields.String(metadata={"example": "google"})
+    login_url = fields.String(metadata={"example": "/auth/api/v1/oauth/google/login"})
+
+
+class OAuthLoginQuerySchema(Schema):
+    redirect_uri = fields.Url(
+        validate=[PLAIN_TEXT, validate.Length(max=REDIRECT_URI_MAX_LENGTH)],
+        require_tld=False,
+        schemes={"http", "https"},
+        metadata={
+            "description": "Where the browser goes back with a one-time code; must be on OAUTH_REDIRECT_ALLOWLIST"
+        },
+    )
+    link = fields.Boolean(
+        load_default=False,
+        metadata={"description": "Link the identity to the account of the access token sent as Bearer"},
+    )
+
+
+class OAuthCallbackQuerySchema(Schema):
+    state = fields.String(required=True, validate=FullMatch(RANDOM_PATTERN, error="Not a state this service issued."))
+    code = fields.String(validate=[PLAIN_TEXT, validate.Length(min=1, max=2048)])
+    error = fields.String(validate=[PLAIN_TEXT, validate.Length(max=256)])
+    error_description = fields.String(validate=[PLAIN_TEXT, validate.Length(max=1024)])
+    device_id = fields.String(
+        validate=[PLAIN_TEXT, validate.Length(max=256)], metadata={"description": "VK ID sends it with the code"}
+    )
+
+    @validates_schema
+    def _code_or_error(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        if "code" not in data and "error" not in data:
+            raise ValidationError("Missing data for required field.", "code")
+
+
+class OAuthCodeSchema(Schema):
+    code = fields.String(
+        required=True,
+        validate=FullMatch(RANDOM_PATTERN, error="Not a code this service issued."),
+        metadata={"description": "The one-time code the callback's redirect carried"},
+    )
+
+
+class SocialAccountSchema(Schema):
+    provider = fields.String(metadata={"example": "google"})
+    email = fields.String(allow_none=True, metadata={"example": "ada@example.com"})
+    linked_at = fields.AwareDateTime()

@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from movies_auth.oauth_settings import OAuthProviderVariables
 
 MIN_SECRET_LENGTH = 32
 # Values that appear in our examples and docs; a production deployment must never run with them.
@@ -165,6 +167,32 @@ class Settings(BaseSettings):
         default=timedelta(days=90), description="How long failed logins are kept (`flask users prune-failed-logins`)"
     )
 
+    oauth_providers: str = Field(
+        default="",
+        description="Social sign-in providers, comma-separated (`google,yandex,vk`): `yandex` and `vk` are built in,"
+        " any other name is an OpenID Connect provider found by its OAUTH_<NAME>_DISCOVERY_URL",
+    )
+    oauth_provider_settings: dict[str, str] = Field(
+        default={},
+        description="Not one variable: each provider's OAUTH_<NAME>_CLIENT_ID, _CLIENT_SECRET, _DISCOVERY_URL,"
+        " _AUTHORIZE_URL, _TOKEN_URL, _USERINFO_URL and _SCOPE, gathered here (see Social sign-in)",
+    )
+    oauth_redirect_allowlist: str = Field(
+        default="",
+        description="Comma-separated URL prefixes a sign-in may send the browser back to (`redirect_uri`);"
+        " empty: none, the callback answers the tokens as JSON",
+    )
+    oauth_state_ttl: timedelta = Field(
+        default=timedelta(minutes=10), description="How long a started social sign-in waits for its callback"
+    )
+    oauth_code_ttl: timedelta = Field(
+        default=timedelta(seconds=60), description="How long the one-time code of a redirected sign-in lives"
+    )
+    oauth_timeout: float = Field(default=5.0, gt=0, description="Seconds for each call to a social provider")
+    oauth_rate_limit_per_ip: str = Field(
+        default="30 per minute", description="Social sign-ins started, and callbacks and codes answered, per address"
+    )
+
     permission_cache_ttl: timedelta = Field(
         default=timedelta(minutes=10), description="Seconds, or ISO 8601; a safety net, changes invalidate at once"
     )
@@ -201,6 +229,8 @@ class Settings(BaseSettings):
         "password_reset_ttl",
         "email_change_ttl",
         "login_history_retention",
+        "oauth_state_ttl",
+        "oauth_code_ttl",
         mode="before",
     )
     @classmethod
@@ -218,6 +248,28 @@ class Settings(BaseSettings):
             check_smtp_url(value.get_secret_value())
             return value
         return None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """The usual sources, and the per-provider OAUTH_<NAME>_* variables gathered into one field."""
+        return init_settings, env_settings, dotenv_settings, OAuthProviderVariables(settings_cls), file_secret_settings
+
+    @property
+    def oauth_provider_names(self) -> list[str]:
+        """The configured social sign-in providers, in the order OAUTH_PROVIDERS names them."""
+        return [name.strip().lower() for name in self.oauth_providers.split(",") if name.strip()]
+
+    @property
+    def oauth_redirect_prefixes(self) -> list[str]:
+        """The URL prefixes OAUTH_REDIRECT_ALLOWLIST allows."""
+        return [prefix.strip() for prefix in self.oauth_redirect_allowlist.split(",") if prefix.strip()]
 
     @model_validator(mode="after")
     def _check(self) -> Settings:
@@ -237,6 +289,9 @@ class Settings(BaseSettings):
             raise ValueError("REDIS_REPLICA_ACK_TIMEOUT must be shorter than REDIS_SOCKET_TIMEOUT")
         if self.app_env == "production":
             self._check_production()
+        from movies_auth.services.oauth_providers import check_settings
+
+        check_settings(self)
         return self
 
     def _check_production(self) -> None:

@@ -18,8 +18,18 @@ from movies_auth.cli.common import (
 )
 from movies_auth.extensions import current_settings
 from movies_auth.models import User
-from movies_auth.schemas import PermissionSchema, RoleSchema, SessionSchema, UserSchema
-from movies_auth.services import access, accounts, grants, login_history, permissions, roles, sessions, tokens
+from movies_auth.schemas import PermissionSchema, RoleSchema, SessionSchema, SocialAccountSchema, UserSchema
+from movies_auth.services import (
+    access,
+    accounts,
+    grants,
+    login_history,
+    permissions,
+    roles,
+    sessions,
+    social_accounts,
+    tokens,
+)
 
 users_group = AdminGroup(
     "users", help="Find users, manage their roles and permissions, list and end their sessions, delete them."
@@ -34,9 +44,17 @@ class UserListingSchema(UserSchema):
 class UserDetailsSchema(UserListingSchema):
     permissions = fields.Pluck(PermissionSchema, "name", many=True, metadata={"description": "Granted directly"})
     combined_permissions = fields.Method("_combined")
+    has_password = fields.Method("_has_password")
+    social_accounts = fields.Method("_social_accounts")
 
     def _combined(self, user: User) -> list[str]:
         return sorted(access.permission_names(user.id))
+
+    def _has_password(self, user: User) -> bool:
+        return user.password_hash is not None
+
+    def _social_accounts(self, user: User) -> list[dict]:
+        return SocialAccountSchema(many=True).dump(social_accounts.linked_to(user))
 
 
 COLUMNS = {
@@ -97,8 +115,27 @@ def show_user(user: str, as_json: bool) -> None:
         ("roles", ", ".join(details["roles"]) or "-"),
         ("direct permissions", ", ".join(details["permissions"]) or "-"),
         ("combined permissions", ", ".join(details["combined_permissions"]) or "-"),
+        ("password", "set" if details["has_password"] else "none (social sign-in only)"),
+        ("social accounts", _identities(details["social_accounts"]) or "-"),
     ]
     click.echo(tabulate(rows, tablefmt="plain"))
+
+
+def _identities(linked: list[dict]) -> str:
+    return ", ".join(
+        f"{item['provider']} ({item['email'] or 'no email'}, linked {item['linked_at'][:10]})" for item in linked
+    )
+
+
+@users_group.command("unlink")
+@reaches_running_servers
+@click.argument("user")
+@click.argument("provider")
+def unlink(user: str, provider: str) -> None:
+    """Unlink USER's (an email or a uuid) identity at PROVIDER; refused when it is the account's last way in."""
+    account = find_user(user)
+    social_accounts.unlink(account, provider)
+    click.echo(f"{account.email} is no longer linked to {provider}.")
 
 
 @users_group.command("grant-role")

@@ -46,7 +46,7 @@ def digest(token: str) -> str:
 
 def state_of(user: User, purpose: str) -> str:
     """A digest of what a token of `purpose` is bound to: the email, and the password for resets and changes."""
-    bound = [purpose, user.email] + ([] if purpose == VERIFY else [user.password_hash])
+    bound = [purpose, user.email] + ([] if purpose == VERIFY else [user.password_hash or ""])
     return hashlib.sha256("\0".join(bound).encode("utf-8", "surrogatepass")).hexdigest()
 
 

@@ -1,0 +1,179 @@
+"""Social sign-in plumbing for the tests: our app served on loopback, a browser (httpx) that walks the code flow,
+and small servers answering as Yandex ID and VK ID document."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import secrets
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import httpx
+import werkzeug.serving
+from flask import Flask
+
+
+@contextmanager
+def serve_app(app: Flask) -> Iterator[str]:
+    """Serve `app` over HTTP on a free loopback port; its base URL."""
+    server = werkzeug.serving.make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(5)
+        server.server_close()
+
+
+Handler = Callable[[str, str, dict[str, str], bytes], tuple[int, dict[str, str], bytes]]
+
+
+@contextmanager
+def serve(handle: Handler) -> Iterator[str]:
+    """A small HTTP server on loopback whose every request `handle(method, path?query, headers, body)` answers."""
+
+    class Answer(BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            status, headers, body = handle(self.command, self.path, dict(self.headers), self.rfile.read(length))
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = _answer
+
+        def log_message(self, *_args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Answer)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        thread.join(5)
+        server.server_close()
+
+
+def json_answer(body: Any, status: int = 200) -> tuple[int, dict[str, str], bytes]:
+    return status, {"Content-Type": "application/json"}, json.dumps(body).encode()
+
+
+class PlainOAuthServer:
+    """An OAuth 2.0 server answering as Yandex ID or VK ID document: authorize (consent given at once, to the person
+    `next_person` names), token (the code, once, with its PKCE verifier), and the user-info document."""
+
+    def __init__(self, kind: str, client_id: str) -> None:
+        self.kind, self.client_id = kind, client_id
+        self.people: dict[str, dict[str, Any]] = {}
+        self.next_person = ""
+        self.codes: dict[str, tuple[str, str, str]] = {}
+        self.tokens: dict[str, str] = {}
+        self.token_requests: list[dict[str, str]] = []
+        self.userinfo_headers: list[dict[str, str]] = []
+
+    def __call__(self, method: str, target: str, headers: dict[str, str], body: bytes):
+        parts = urlsplit(target)
+        query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+        form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
+        if parts.path == "/authorize":
+            return self._authorize(query)
+        if parts.path == "/token":
+            return self._token(form, headers)
+        if parts.path == "/userinfo":
+            return self._userinfo(query, form, headers)
+        return json_answer({"error": "not_found"}, 404)
+
+    def _authorize(self, query: dict[str, str]):
+        if query.get("client_id") != self.client_id or query.get("code_challenge_method") != "S256":
+            return json_answer({"error": "invalid_request"}, 400)
+        code = secrets.token_urlsafe(16)
+        self.codes[code] = (self.next_person, query["code_challenge"], query["redirect_uri"])
+        answer = {"code": code, "state": query["state"]}
+        if self.kind == "vk":
+            answer |= {"device_id": "device-" + code[:8], "type": "code_v2"}
+        return 302, {"Location": f"{query['redirect_uri']}?{urlencode(answer)}"}, b""
+
+    def _token(self, form: dict[str, str], headers: dict[str, str]):
+        self.token_requests.append(form)
+        person, challenge, redirect_uri = self.codes.pop(form.get("code", ""), ("", "", ""))
+        verifier = form.get("code_verifier", "")
+        expected = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+        if not person or expected != challenge or form.get("redirect_uri") != redirect_uri:
+            return json_answer({"error": "invalid_grant"}, 400)
+        if self.kind == "vk" and not form.get("device_id"):
+            return json_answer({"error": "invalid_request", "error_description": "device_id is required"}, 400)
+        token = secrets.token_urlsafe(16)
+        self.tokens[token] = person
+        answer = {"access_token": token, "token_type": "bearer", "expires_in": 3600}
+        if self.kind == "vk":
+            answer |= {"user_id": int(self.people[person]["user_id"]), "state": form.get("state"), "scope": "email"}
+        return json_answer(answer)
+
+    def _userinfo(self, query: dict[str, str], form: dict[str, str], headers: dict[str, str]):
+        self.userinfo_headers.append(headers)
+        if self.kind == "yandex":
+            scheme, _, token = headers.get("Authorization", "").partition(" ")
+            if scheme != "OAuth" or token not in self.tokens:
+                return json_answer({"error": "invalid_token"}, 401)
+            return json_answer(self.people[self.tokens[token]])
+        if form.get("client_id") != self.client_id or form.get("access_token") not in self.tokens:
+            return json_answer({"error": "invalid_token", "error_description": "invalid access_token"}, 401)
+        return json_answer({"user": self.people[self.tokens[form["access_token"]]]})
+
+
+def yandex_person(person_id: str, email: str, client_id: str) -> dict[str, Any]:
+    """What login.yandex.ru/info answers (format=json): note `client_id`, the same for every user of our app."""
+    return {
+        "id": person_id,
+        "login": email.split("@")[0],
+        "client_id": client_id,
+        "display_name": email.split("@")[0],
+        "real_name": "Ivan Petrov",
+        "first_name": "Ivan",
+        "last_name": "Petrov",
+        "sex": "male",
+        "default_email": email,
+        "emails": [email],
+        "psuid": "1.AAceCw." + person_id,
+    }
+
+
+def vk_person(user_id: str, email: str) -> dict[str, Any]:
+    """What VK ID's /oauth2/user_info answers under `user`."""
+    return {
+        "user_id": user_id,
+        "first_name": "Ivan",
+        "last_name": "Ivanov",
+        "phone": "79*******21",
+        "avatar": "https://pp.userapi.com/60tZWMo4SmwcploUVl9XEt8ufnTTvDUmQ6Bj1g/mmv1pcj63C4.png",
+        "email": email,
+        "sex": 2,
+        "verified": False,
+        "birthday": "01.01.2000",
+    }
+
+
+def authorize_as(browser: httpx.Client, authorize_url: str, sub: str) -> httpx.Response:
+    """At the OpenID provider's consent page, sign in as `sub` and consent; the redirect back (not followed)."""
+    page = browser.get(authorize_url)
+    assert page.status_code == 200 and "Authorize" in page.text, page.text
+    answer = browser.post(authorize_url, data={"sub": sub})
+    assert answer.status_code == 302, answer.text
+    return answer
+
+
+def query_of(url: str) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
