@@ -35,7 +35,7 @@ from oidc_provider_mock import run_server_in_thread
 from pydantic import ValidationError
 from sqlalchemy import func, select
 
-from auth_support import API, GENEROUS_LIMIT, PASSWORD, bearer, login
+from auth_support import API, GENEROUS_LIMIT, PASSWORD, bearer, claims_of, login
 from movies_auth import create_app
 from movies_auth.extensions import db
 from movies_auth.models import LoginAttempt, SocialAccount, User, UserSession
@@ -280,7 +280,6 @@ def test_signing_in_again_with_the_same_identity_signs_in_the_same_account(socia
 
 
 def login_subject(pair: dict) -> str:
-    from support import claims_of
 
     return claims_of(pair["access_token"])["sub"]
 

@@ -76,7 +76,7 @@ def authenticate(email: str, password: str, *, ip_address: str | None, user_agen
     email = normalize_email(email)
     user = find_by_email(email)
     valid = passwords().verify(user.password_hash if user else None, password)
-    if valid and passwords().needs_rehash(user.password_hash):
+    if valid and user is not None and user.password_hash and passwords().needs_rehash(user.password_hash):
         user.password_hash = passwords().hash(password)
     login_history.record(user=user, email=email, success=valid, ip_address=ip_address, user_agent=user_agent)
     db.session.commit()

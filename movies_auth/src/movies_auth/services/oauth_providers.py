@@ -238,9 +238,9 @@ class provider_calls:  # a context manager named for how it reads: `with provide
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, kind: type | None, error: BaseException | None, _traceback: Any) -> bool:
+    def __exit__(self, kind: type | None, error: BaseException | None, _traceback: Any) -> None:
         if error is None or isinstance(error, APIError):
-            return False
+            return
         if isinstance(error, JoseError):
             raise SignInRefused(f"the ID token is not valid ({error.description or error.error})") from error
         if isinstance(error, OAuthError):
@@ -249,7 +249,6 @@ class provider_calls:  # a context manager named for how it reads: `with provide
             raise SignInRefused(f"the provider answered {error.response.status_code}") from error
         if isinstance(error, (requests.RequestException, ValueError, KeyError, TypeError, RuntimeError)):
             raise ProviderUnavailable(self.name) from error
-        return False
 
 
 def _text(value: Any) -> str:

@@ -69,7 +69,7 @@ def sign_in(provider: str, identity: Identity, *, ip_address: str | None, user_a
 def _resolve(provider: str, identity: Identity, *, ip_address: str | None, user_agent: str | None) -> tuple[User, str]:
     linked = find_identity(provider, identity.subject)
     if linked is not None:
-        user, outcome = db.session.get(User, linked.user_id), SIGNED_IN
+        user, outcome = db.session.get_one(User, linked.user_id), SIGNED_IN
     else:
         if not identity.email or not identity.email_verified:
             raise BadRequest(
@@ -87,7 +87,7 @@ def _resolve(provider: str, identity: Identity, *, ip_address: str | None, user_
             db.session.commit()
             audit.record("social_sign_in_refused", warning=True, user_id=holder.id, provider=provider, ip=ip_address)
             raise EmailHeldByAnotherAccount(provider)
-        user, outcome = _new_account(provider, identity), SIGNED_UP
+        user, outcome = _new_account(provider, identity, identity.email), SIGNED_UP
     login_history.record(user=user, email=user.email, success=True, ip_address=ip_address, user_agent=user_agent)
     db.session.commit()
     if outcome == SIGNED_UP:
@@ -96,10 +96,10 @@ def _resolve(provider: str, identity: Identity, *, ip_address: str | None, user_
     return user, outcome
 
 
-def _new_account(provider: str, identity: Identity) -> User:
+def _new_account(provider: str, identity: Identity, email: str) -> User:
     user = User(
         id=uuid.uuid4(),
-        email=normalize_email(identity.email),
+        email=normalize_email(email),
         password_hash=None,
         first_name=identity.first_name,
         last_name=identity.last_name,
@@ -155,7 +155,9 @@ def unlink(user: User, provider: str) -> None:
     if record is None:
         db.session.rollback()
         raise NotFound(f"No {provider} account is linked")
-    others = db.session.scalar(select(func.count()).select_from(SocialAccount).where(SocialAccount.user_id == user.id))
+    others = (
+        db.session.scalar(select(func.count()).select_from(SocialAccount).where(SocialAccount.user_id == user.id)) or 0
+    )
     if user.password_hash is None and others <= 1:
         db.session.rollback()
         raise LastWayToSignIn()

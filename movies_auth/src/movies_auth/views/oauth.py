@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, redirect, request
 from flask_jwt_extended import get_jwt, verify_jwt_in_request
+from werkzeug.wrappers import Response as BaseResponse
 
 from movies_auth import metrics
 from movies_auth.errors import APIError, BadRequest, Forbidden, Unauthorized
@@ -44,7 +45,7 @@ def list_providers() -> list[dict]:
 @_per_client
 @accepts(OAuthLoginQuerySchema, location="query")
 @responds(302, errors=[401, 404, 422, 429, 502])
-def start_sign_in(provider: str, data: dict) -> Response:
+def start_sign_in(provider: str, data: dict) -> BaseResponse:
     """Start a social sign-in: 302 to the provider, with `state`, PKCE (S256) and, for OpenID Connect, a nonce.
 
     With `redirect_uri` (on `OAUTH_REDIRECT_ALLOWLIST`) the callback sends the browser back there with a one-time
@@ -75,7 +76,7 @@ def _linking_user() -> oauth_flow.Linking:
 @_per_client
 @accepts(OAuthCallbackQuerySchema, location="query")
 @responds(200, TokenPairSchema, also={201: SocialAccountSchema, 302: None}, errors=[404, 409, 429, 502])
-def callback(provider: str, data: dict) -> tuple[object, int] | Response:
+def callback(provider: str, data: dict) -> tuple[object, int] | BaseResponse:
     """Where the provider sends the browser back: the sign-in's `state` is used up, the code exchanged.
 
     Signs in the account linked to the identity, or makes one for a provider-verified email no account holds
@@ -93,7 +94,9 @@ def callback(provider: str, data: dict) -> tuple[object, int] | Response:
     return answer
 
 
-def _finish(chosen: oauth_providers.Provider, started: oauth_flow.Started, data: dict) -> tuple[object, int] | Response:
+def _finish(
+    chosen: oauth_providers.Provider, started: oauth_flow.Started, data: dict
+) -> tuple[object, int] | BaseResponse:
     provider = chosen.name
     if "error" in data:
         raise oauth_providers.SignInRefused(f"the provider answered {data['error']!r}")
@@ -117,7 +120,7 @@ def _finish(chosen: oauth_providers.Provider, started: oauth_flow.Started, data:
     return pair, 200
 
 
-def _redirect(url: str) -> Response:
+def _redirect(url: str) -> BaseResponse:
     response = redirect(url, 302)
     response.headers.update(_PRIVATE)
     return response
