@@ -280,7 +280,6 @@ def test_signing_in_again_with_the_same_identity_signs_in_the_same_account(socia
 
 
 def login_subject(pair: dict) -> str:
-
     return claims_of(pair["access_token"])["sub"]
 
 
