@@ -701,6 +701,22 @@ def test_a_failed_callback_clears_its_cookie_too(social, browser):
     assert binding_cookies(browser) == {}
 
 
+def test_a_callback_refused_before_its_state_is_used_keeps_the_cookie(social, browser, monkeypatch):
+    person(social.oidc, "patient", "patient@example.com")
+    callback = consent(browser, social, "patient")
+    monkeypatch.setattr(social.settings, "oauth_rate_limit_per_ip", "1 per minute")
+    assert start(browser, social).status_code == 302
+    assert len(binding_cookies(browser)) == 2
+
+    limited = browser.get(callback)
+    malformed = browser.get(re.sub(r"state=[^&]+", "state=short", callback))
+
+    assert limited.status_code == 429 and malformed.status_code in (400, 429)
+    assert set_cookies(limited) == {} and set_cookies(malformed) == {} and len(binding_cookies(browser)) == 2
+    monkeypatch.setattr(social.settings, "oauth_rate_limit_per_ip", GENEROUS_LIMIT)
+    assert browser.get(callback).status_code == 200
+
+
 def test_a_browser_keeps_at_most_five_pending_sign_ins_the_newest(social, browser):
     person(social.oidc, "many", "many@example.com")
     callbacks = [consent(browser, social, "many") for _ in range(7)]

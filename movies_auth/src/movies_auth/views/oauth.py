@@ -3,7 +3,7 @@ and the identities linked to an account."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, redirect, request
+from flask import Blueprint, Response, g, redirect, request
 from flask_jwt_extended import get_jwt, verify_jwt_in_request
 
 from movies_auth import metrics
@@ -90,6 +90,7 @@ def callback(provider: str, data: dict) -> tuple[object, int] | Response:
     fails is 502. The answer clears the sign-in's cookie.
     """
     chosen = oauth_providers.get(provider)
+    g.oauth_state_used = data["state"]  # from here on the state is used up: its cookie goes with the answer
     started = oauth_flow.finish(provider, data["state"], request)
     try:
         answer = _finish(chosen, started, data)
@@ -141,8 +142,8 @@ def _private(response: Response) -> Response:
         response.headers.update(_PRIVATE)
     if request.endpoint == "oauth.start_sign_in":
         response.headers["Cache-Control"] = "no-store"
-    if request.endpoint == "oauth.callback" and request.args.get("state"):
-        oauth_binding.release(response, request.args["state"], request)
+    if "oauth_state_used" in g:
+        oauth_binding.release(response, g.oauth_state_used, request)
     return response
 
 
