@@ -1,11 +1,12 @@
-"""Social sign-in plumbing for the tests: our app served on loopback, a browser (httpx) that walks the code flow,
-and small servers answering as Yandex ID and VK ID document."""
+"""Social sign-in plumbing for the tests: our app served on loopback, a browser (httpx, keeping cookies as a browser
+does) that walks the code flow, and small servers answering as Yandex ID and VK ID document."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import json
+import re
 import secrets
 import threading
 from collections.abc import Callable, Iterator
@@ -173,6 +174,38 @@ def authorize_as(browser: httpx.Client, authorize_url: str, sub: str) -> httpx.R
     answer = browser.post(authorize_url, data={"sub": sub})
     assert answer.status_code == 302, answer.text
     return answer
+
+
+BINDING_COOKIE = re.compile(r"^(__Secure-)?movies_oauth_[0-9a-f]{16}$")
+
+
+def new_browser() -> httpx.Client:
+    """A browser: keeps the cookies our service sets (per host and path), sends them back, follows no redirect."""
+    return httpx.Client(timeout=10)
+
+
+def same_browser(browser: httpx.Client) -> httpx.Client:
+    """Another connection of the same browser (a second tab): a client holding `browser`'s cookies."""
+    return httpx.Client(timeout=10, cookies=browser.cookies)
+
+
+def binding_cookies(browser: httpx.Client) -> dict[str, str]:
+    """The sign-in binding cookies `browser` holds now, by name."""
+    return {cookie.name: cookie.value for cookie in browser.cookies.jar if BINDING_COOKIE.match(cookie.name)}
+
+
+def set_cookies(response: httpx.Response) -> dict[str, tuple[str, dict[str, str | bool]]]:
+    """The cookies an answer sets, by name: the value and the attributes (lower-case names; flags as True)."""
+    found = {}
+    for header in response.headers.get_list("set-cookie"):
+        pair, *attributes = (part.strip() for part in header.split(";"))
+        name, _, value = pair.partition("=")
+        parsed: dict[str, str | bool] = {}
+        for attribute in attributes:
+            key, has_value, attribute_value = attribute.partition("=")
+            parsed[key.lower()] = attribute_value if has_value else True
+        found[name] = (value, parsed)
+    return found
 
 
 def query_of(url: str) -> dict[str, str]:

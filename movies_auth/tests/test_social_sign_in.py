@@ -7,6 +7,7 @@ signs in there and consents, the provider sends it back to our callback.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -24,10 +25,14 @@ from joserfc.jwk import KeySet, RSAKey
 from oauth_support import (
     PlainOAuthServer,
     authorize_as,
+    binding_cookies,
     json_answer,
+    new_browser,
     query_of,
+    same_browser,
     serve,
     serve_app,
+    set_cookies,
     vk_person,
     yandex_person,
 )
@@ -147,7 +152,7 @@ def social(settings, app, oidc, stale_oidc, forged, flaky, yandex, vk):
 
 @pytest.fixture
 def browser():
-    with httpx.Client(timeout=10) as client:
+    with new_browser() as client:
         yield client
 
 
@@ -241,7 +246,10 @@ def test_the_login_redirect_carries_state_pkce_s256_and_a_nonce_and_keeps_them_s
     stored = json.loads(social.app.extensions["redis"].get(key))
     assert stored["n"] == query["nonce"] and stored["v"] and query["state"] not in key
     assert 590 <= social.app.extensions["redis"].ttl(key) <= 600
-    assert "set-cookie" not in started.headers
+    # The browser gets the cookie binding the sign-in to it; the state keeps only its hash.
+    [(name, (value, _attributes))] = set_cookies(started).items()
+    assert re.fullmatch(r"movies_oauth_[0-9a-f]{16}", name) and len(value) >= 44
+    assert stored["b"] == hashlib.sha256(value.encode()).hexdigest() and value not in json.dumps(stored)
 
 
 def test_first_sign_in_makes_an_account_without_password_and_signs_in(social, browser):
@@ -545,7 +553,7 @@ def test_the_same_callback_twice_at_once_signs_in_once(social, browser):
     barrier = threading.Barrier(4)
 
     def submit() -> None:
-        with httpx.Client(timeout=10) as own:
+        with same_browser(browser) as own:
             barrier.wait()
             answers.append(own.get(callback).status_code)
 
@@ -566,7 +574,7 @@ def test_two_sign_ins_of_a_new_identity_at_once_make_one_account(social, browser
     barrier = threading.Barrier(2)
 
     def submit(callback: str) -> None:
-        with httpx.Client(timeout=10) as own:
+        with same_browser(browser) as own:
             barrier.wait()
             answers.append(own.get(callback).status_code)
 
@@ -578,6 +586,151 @@ def test_two_sign_ins_of_a_new_identity_at_once_make_one_account(social, browser
 
     assert answers == [200, 200]
     assert counts(social.app)["users"] == 1 and counts(social.app)["social_accounts"] == 1
+
+
+NOT_THIS_BROWSER = {
+    "msg": "This sign-in was not started in this browser (or its cookie is gone); start it again from this browser"
+}
+
+
+def test_the_binding_cookie_is_http_only_lax_scoped_to_the_oauth_routes_and_lives_as_long_as_the_state(social, browser):
+    started = start(browser, social)
+
+    [(_value, attributes)] = set_cookies(started).values()
+    assert attributes["httponly"] is True and attributes["samesite"] == "Lax"
+    assert attributes["path"] == f"{API}/oauth/" and attributes["max-age"] == "600"
+    assert "secure" not in attributes and "domain" not in attributes  # http here; host-only
+    assert started.headers["cache-control"] == "no-store"
+
+
+def test_the_binding_cookie_is_secure_and_so_named_when_the_service_is_public_over_https(social, browser, monkeypatch):
+    monkeypatch.setattr(social.settings, "public_url", "https://movies.example.com")
+
+    started = start(browser, social)
+
+    [(name, (_value, attributes))] = set_cookies(started).items()
+    assert name.startswith("__Secure-movies_oauth_") and attributes["secure"] is True
+    assert attributes["httponly"] is True and attributes["samesite"] == "Lax" and attributes["path"] == f"{API}/oauth/"
+    assert query_of(started.headers["location"])["redirect_uri"].startswith("https://movies.example.com/")
+
+
+def test_a_callback_opened_in_another_browser_is_400_writes_nothing_and_uses_the_state_up(social, browser):
+    # Login CSRF: the attacker consents as themselves and sends the victim the callback URL.
+    person(social.oidc, "csrf-attacker", "csrf-attacker@example.com")
+    callback = consent(browser, social, "csrf-attacker")
+    before = counts(social.app)
+
+    with new_browser() as victim:
+        answer = victim.get(callback)
+
+    assert answer.status_code == 400 and answer.json() == NOT_THIS_BROWSER
+    assert answer.headers["cache-control"] == "no-store"
+    assert counts(social.app) == before == {"users": 0, "social_accounts": 0, "login_history": 0, "user_sessions": 0}
+    assert oauth_keys(social.app) == []
+    # The state is used up: it cannot be tried again, not even by the browser that started it.
+    assert browser.get(callback).json()["errors"] == {"state": ["Unknown, already used, or expired."]}
+    assert counts(social.app) == before
+
+
+def test_a_callback_with_another_browsers_binding_cookie_is_400(social, browser):
+    person(social.oidc, "csrf-2", "csrf-2@example.com")
+    callbacks = [consent(browser, social, "csrf-2") for _ in range(2)]
+    [attacker_cookie, _] = binding_cookies(browser)
+    with new_browser() as victim:
+        start(victim, social)  # the victim has a sign-in of their own going, and its cookie
+        [(_, victim_value)] = binding_cookies(victim).items()
+
+        with_own_cookie = victim.get(callbacks[0])
+        # Even under the name the attacker's sign-in looks for, the victim's value is not the one it stored.
+        under_the_name = httpx.get(callbacks[1], headers={"Cookie": f"{attacker_cookie}={victim_value}"})
+
+    assert with_own_cookie.status_code == 400 and with_own_cookie.json() == NOT_THIS_BROWSER
+    assert under_the_name.status_code == 400 and under_the_name.json() == NOT_THIS_BROWSER
+    assert counts(social.app)["users"] == 0 and len(oauth_keys(social.app)) == 1  # the victim's own sign-in
+
+
+def test_a_link_finished_by_another_browser_is_refused_and_links_nothing(social, browser, account, caplog):
+    # Account takeover: the attacker (`account`) starts linking for their own account, then has the victim's
+    # browser consent at the provider as the victim and come back to the callback.
+    person(social.oidc, "victim-google", "victim@example.com")
+    started = start(browser, social, headers=account.headers, link="true")
+    assert started.status_code == 302
+
+    with new_browser() as victim:
+        back = authorize_as(victim, started.headers["location"], "victim-google")
+        answer = victim.get(back.headers["location"])
+
+    assert answer.status_code == 400 and answer.json() == NOT_THIS_BROWSER
+    assert counts(social.app)["social_accounts"] == 0
+    listed = browser.get(f"{social.base}{API}/users/{account.uuid}/social_accounts", headers=account.headers)
+    assert listed.json() == []
+    assert any("event=social_sign_in_unbound" in line and f"link_to={account.uuid}" in line for line in caplog.messages)
+    # The victim's identity is still theirs: signing in with it makes the victim's own account.
+    with new_browser() as victim:
+        assert sign_in(victim, social, "victim-google").status_code == 200
+    assert user_by_email(social.app, "victim@example.com") is not None
+
+
+def test_two_sign_ins_started_in_parallel_by_one_browser_both_finish(social, browser):
+    person(social.oidc, "tab-1", "tab-1@example.com")
+    person(social.oidc, "tab-2", "tab-2@example.com")
+    first = consent(browser, social, "tab-1")
+    second = consent(browser, social, "tab-2")
+    assert len(binding_cookies(browser)) == 2
+
+    second_answer = browser.get(second)
+    first_answer = browser.get(first)
+
+    assert (second_answer.status_code, first_answer.status_code) == (200, 200)
+    assert login_subject(first_answer.json()) != login_subject(second_answer.json())
+    # Each callback clears its own cookie, and only its own.
+    [(name, (_value, attributes))] = set_cookies(second_answer).items()
+    assert attributes["max-age"] == "0" and attributes["path"] == f"{API}/oauth/"
+    assert name not in set_cookies(first_answer) and binding_cookies(browser) == {}
+
+
+def test_a_failed_callback_clears_its_cookie_too(social, browser):
+    person(social.oidc, "fails", "fails@example.com")
+
+    answer = sign_in(browser, social, "fails", provider="flaky")
+
+    assert answer.status_code == 502
+    assert binding_cookies(browser) == {}
+
+
+def test_a_callback_refused_before_its_state_is_used_keeps_the_cookie(social, browser, monkeypatch):
+    person(social.oidc, "patient", "patient@example.com")
+    callback = consent(browser, social, "patient")
+    monkeypatch.setattr(social.settings, "oauth_rate_limit_per_ip", "1 per minute")
+    assert start(browser, social).status_code == 302
+    assert len(binding_cookies(browser)) == 2
+
+    limited = browser.get(callback)
+    malformed = browser.get(re.sub(r"state=[^&]+", "state=short", callback))
+
+    assert limited.status_code == 429 and malformed.status_code in (400, 429)
+    assert set_cookies(limited) == {} and set_cookies(malformed) == {} and len(binding_cookies(browser)) == 2
+    monkeypatch.setattr(social.settings, "oauth_rate_limit_per_ip", GENEROUS_LIMIT)
+    assert browser.get(callback).status_code == 200
+
+
+def test_a_browser_keeps_at_most_five_pending_sign_ins_the_newest(social, browser):
+    person(social.oidc, "many", "many@example.com")
+    callbacks = [consent(browser, social, "many") for _ in range(7)]
+
+    assert len(binding_cookies(browser)) == 5
+    assert browser.get(callbacks[0]).json() == NOT_THIS_BROWSER
+    assert browser.get(callbacks[1]).json() == NOT_THIS_BROWSER
+    assert browser.get(callbacks[-1]).status_code == 200
+
+
+def test_a_malformed_binding_cookie_is_dropped_at_the_next_start(social, browser):
+    junk = "movies_oauth_0123456789abcdef"
+
+    started = start(browser, social, headers={"Cookie": f"{junk}=not-a-binding; other=kept"})
+
+    cookies = set_cookies(started)
+    assert cookies[junk][1]["max-age"] == "0" and "other" not in cookies and len(cookies) == 2
 
 
 def _another_nonce(url: str) -> str:

@@ -111,8 +111,8 @@ def login_known_addresses(account: str) -> str:
 # Social sign-in (oauth_flow). Both kinds are single use (read with GETDEL), expire on their own, and are named
 # by the SHA-256 of the random value the browser carries, so a key's length never depends on the request.
 def oauth_state(state_digest: str) -> str:
-    """JSON `{p, v, n, r, u}`: a started sign-in (provider, PKCE verifier, nonce, redirect_uri, and for a link
-    the account and session asking)."""
+    """JSON `{p, v, n, r, u, b}`: a started sign-in (provider, PKCE verifier, nonce, redirect_uri, for a link the
+    account and session asking, and the SHA-256 of the cookie value binding it to the browser that started it)."""
     return f"{PREFIX}:os:{state_digest}"
 
 

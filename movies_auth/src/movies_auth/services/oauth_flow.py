@@ -2,7 +2,8 @@
 the provider and the callback, and the one-time code a redirected sign-in hands the browser.
 
 Both live in Redis, so any worker serves any step; both are single use (GETDEL: of two requests carrying the same
-value at once, one gets it) and short-lived. The redirect target must be on OAUTH_REDIRECT_ALLOWLIST.
+value at once, one gets it) and short-lived. The redirect target must be on OAUTH_REDIRECT_ALLOWLIST. A state is
+bound to the browser that started the sign-in (`oauth_binding`): the callback must come with that browser's cookie.
 """
 
 from __future__ import annotations
@@ -15,9 +16,12 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from movies_auth import redis_keys
+from werkzeug import Request
+
+from movies_auth import audit, redis_keys
 from movies_auth.errors import BadRequest
 from movies_auth.extensions import current_settings, redis_store
+from movies_auth.services import oauth_binding
 from movies_auth.services.oauth_providers import Provider
 
 STATE_BYTES = 32
@@ -35,6 +39,15 @@ class InvalidState(BadRequest):
         super().__init__(
             "This sign-in is invalid, used or expired; start it again",
             {"state": ["Unknown, already used, or expired."]},
+        )
+
+
+class NotThisBrowser(BadRequest):
+    """A callback without the cookie of the browser that started the sign-in (another browser, or cookies off)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This sign-in was not started in this browser (or its cookie is gone); start it again from this browser"
         )
 
 
@@ -78,24 +91,34 @@ def check_redirect_uri(redirect_uri: str) -> None:
     raise BadRequest("redirect_uri is not allowed", {"redirect_uri": ["Not on OAUTH_REDIRECT_ALLOWLIST."]})
 
 
-def start(provider: Provider, *, redirect_uri: str | None, linking: Linking | None) -> str:
-    """Keep a new sign-in's state, verifier and nonce for OAUTH_STATE_TTL; the provider's authorization URL."""
+def start(
+    provider: Provider, request: Request, *, redirect_uri: str | None, linking: Linking | None
+) -> tuple[str, oauth_binding.Binding]:
+    """Keep a new sign-in's state, verifier, nonce and browser binding for OAUTH_STATE_TTL; the provider's
+    authorization URL, and the binding cookie the browser must carry back."""
     state = secrets.token_urlsafe(STATE_BYTES)
     authorization = provider.authorization(callback_url(provider.name), state)
+    binding = oauth_binding.new(state, request)
     record = {
         "p": provider.name,
         "v": authorization["code_verifier"],
         "n": authorization.get("nonce"),
         "r": redirect_uri,
         "u": [linking.user_id, linking.session_id] if linking else None,
+        "b": binding.digest,
     }
-    ttl = int(current_settings().oauth_state_ttl.total_seconds())
-    redis_store.client.set(redis_keys.oauth_state(_digest(state)), json.dumps(record), ex=ttl, nx=True)
-    return authorization["url"]
+    redis_store.client.set(redis_keys.oauth_state(_digest(state)), json.dumps(record), ex=state_ttl(), nx=True)
+    return authorization["url"], binding
 
 
-def finish(provider: str, state: str) -> Started:
-    """Use the state up (once, whoever asks first); `InvalidState` when it is not a live one of `provider`."""
+def state_ttl() -> int:
+    """How long a started sign-in lives (seconds): its state in Redis and its cookie in the browser."""
+    return int(current_settings().oauth_state_ttl.total_seconds())
+
+
+def finish(provider: str, state: str, request: Request) -> Started:
+    """Use the state up (once, whoever asks first); `InvalidState` when it is not a live one of `provider`,
+    `NotThisBrowser` when the request lacks the cookie of the browser that started it."""
     stored = redis_store.client.getdel(redis_keys.oauth_state(_digest(state)))
     if stored is None:
         raise InvalidState()
@@ -103,6 +126,11 @@ def finish(provider: str, state: str) -> Started:
     if record["p"] != provider:
         raise InvalidState()
     linking = Linking(*record["u"]) if record["u"] else None
+    if not oauth_binding.matches(state, record.get("b"), request):
+        audit.record(
+            "social_sign_in_unbound", warning=True, provider=provider, link_to=linking.user_id if linking else None
+        )
+        raise NotThisBrowser()
     return Started(record["p"], record["v"], record["n"], record["r"], linking)
 
 

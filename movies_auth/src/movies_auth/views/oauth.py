@@ -3,7 +3,7 @@ and the identities linked to an account."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, redirect, request
+from flask import Blueprint, Response, g, redirect, request
 from flask_jwt_extended import get_jwt, verify_jwt_in_request
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -22,7 +22,7 @@ from movies_auth.schemas import (
     SocialAccountSchema,
     TokenPairSchema,
 )
-from movies_auth.services import accounts, oauth_flow, oauth_providers, social_accounts, tokens
+from movies_auth.services import accounts, oauth_binding, oauth_flow, oauth_providers, social_accounts, tokens
 from movies_auth.views.users import user_api_services
 
 bp = Blueprint("oauth", __name__, url_prefix="/auth/api/v1")
@@ -51,14 +51,18 @@ def start_sign_in(provider: str, data: dict) -> BaseResponse:
     With `redirect_uri` (on `OAUTH_REDIRECT_ALLOWLIST`) the callback sends the browser back there with a one-time
     `code` for `POST /auth_token/oauth`; without, the callback answers the tokens itself. With `link=true` and the
     user's access token as Bearer, the callback links the identity to that account instead of signing in.
+    Sets a cookie (HttpOnly, SameSite=Lax, path `/auth/api/v1/oauth/`, 10 minutes) that binds the sign-in to this
+    browser: the callback is refused without it, so open the login URL in the browser that will come back.
     Limited per client address (`OAUTH_RATE_LIMIT_PER_IP`): each start keeps a few hundred bytes for 10 minutes.
     """
     chosen = oauth_providers.get(provider)
     if "redirect_uri" in data:
         oauth_flow.check_redirect_uri(data["redirect_uri"])
     linking = _linking_user() if data["link"] else None
-    url = oauth_flow.start(chosen, redirect_uri=data.get("redirect_uri"), linking=linking)
-    return redirect(url, 302)
+    url, binding = oauth_flow.start(chosen, request, redirect_uri=data.get("redirect_uri"), linking=linking)
+    response = redirect(url, 302)
+    oauth_binding.attach(response, binding, request, oauth_flow.state_ttl())
+    return response
 
 
 def _linking_user() -> oauth_flow.Linking:
@@ -82,10 +86,13 @@ def callback(provider: str, data: dict) -> tuple[object, int] | BaseResponse:
     Signs in the account linked to the identity, or makes one for a provider-verified email no account holds
     (without a password); an account holding that email is never linked automatically (409). Answers the token
     pair (200), or 302 to the sign-in's `redirect_uri` with a one-time `code`; a link answers 201 (or 302 with
-    `linked=<provider>`). A used, expired or forged `state` is 400; a provider that fails is 502.
+    `linked=<provider>`). A used, expired or forged `state` is 400, and so is a callback without the cookie the
+    start set in the browser (another browser's callback: the state is used up all the same); a provider that
+    fails is 502. The answer clears the sign-in's cookie.
     """
     chosen = oauth_providers.get(provider)
-    started = oauth_flow.finish(provider, data["state"])
+    g.oauth_state_used = data["state"]  # from here on the state is used up: its cookie goes with the answer
+    started = oauth_flow.finish(provider, data["state"], request)
     try:
         answer = _finish(chosen, started, data)
     except APIError as error:
@@ -136,6 +143,10 @@ def _outcome_of(error: APIError) -> str:
 def _private(response: Response) -> Response:
     if request.endpoint in ("oauth.callback", "oauth.exchange_code"):
         response.headers.update(_PRIVATE)
+    if request.endpoint == "oauth.start_sign_in":
+        response.headers["Cache-Control"] = "no-store"
+    if "oauth_state_used" in g:
+        oauth_binding.release(response, g.oauth_state_used, request)
     return response
 
 
