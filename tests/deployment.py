@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from testkit.ports import free_port
-from testkit.processes import Process
+from testkit.processes import Process, require
 from testkit.stores import fresh_database, fresh_redis
 
 REPO = Path(__file__).resolve().parents[1]
@@ -29,16 +29,6 @@ NGINX = REPO / "nginx"
 VENV_BIN = Path(sys.executable).parent
 PRACTICUM_DUMP = REPO / "movies_async_api" / "tests" / "data" / "practicum_movies.sql"
 ROOT_EMAIL, ROOT_PASSWORD = "root@example.com", "root password 123"
-
-
-def require(tool: str) -> str:
-    """The path of a command the test needs: skip without it, but fail under CI, which must run everything."""
-    path = shutil.which(tool)
-    if path:
-        return path
-    if os.environ.get("CI"):
-        pytest.fail(f"{tool} is not installed; CI installs it (see .ci/run)")
-    pytest.skip(f"{tool} is not installed (Debian package); CI runs this test")
 
 
 def render_nginx(directory: Path, **variables: str) -> subprocess.CompletedProcess:

@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import secrets
-import shutil
-import tempfile
 import threading
 from datetime import timedelta
 from types import SimpleNamespace
@@ -46,6 +43,7 @@ from movies_auth.extensions import db
 from movies_auth.models import LoginAttempt, SocialAccount, User, UserSession
 from movies_auth.services import link_tokens
 from movies_auth.settings import Settings
+from testkit.browser import headless_chromium
 from testkit.ports import free_port
 
 CLIENT_ID, CLIENT_SECRET = "movies-web", "secret-of-the-movies-web-client"
@@ -1002,45 +1000,10 @@ def test_provider_variables_are_read_from_the_environment(monkeypatch):
 # --- a real browser ----------------------------------------------------------------------------------------------
 
 
-# The network here is closed: without the last four Chromium keeps reaching out for updates, sync and the like.
-CHROMIUM_FLAGS = (
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-)
-
-
-def _installed(tool: str) -> str:
-    """A command the test needs: skipped without it, but failed under CI, which must run everything."""
-    path = shutil.which(tool)
-    if path:
-        return path
-    if os.environ.get("CI"):
-        pytest.fail(f"{tool} is not installed; CI installs it (see .ci/run)")
-    pytest.skip(f"{tool} is not installed (Debian package); CI runs this test")
-
-
 @pytest.fixture(scope="module")
 def chromium():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    binary, driver_path = _installed("chromium"), _installed("chromedriver")
-    profile = tempfile.mkdtemp(prefix="chromium-profile-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = binary
-    for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={profile}"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=driver_path))
-    try:
+    with headless_chromium() as driver:
         yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 def test_a_real_browser_signs_in_from_the_documented_links(social, chromium):

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import pytest
 
 
 def tool(name: str) -> str:
@@ -20,6 +21,16 @@ def tool(name: str) -> str:
     if path is None:
         raise FileNotFoundError(f"{name} is not installed")
     return path
+
+
+def require(tool: str) -> str:
+    """The path of a command the test needs: skip without it, but fail under CI, which must run everything."""
+    path = shutil.which(tool)
+    if path:
+        return path
+    if os.environ.get("CI"):
+        pytest.fail(f"{tool} is not installed; CI installs it (see .ci/run)")
+    pytest.skip(f"{tool} is not installed (Debian package); CI runs this test")
 
 
 @dataclass

@@ -87,14 +87,11 @@ def release(response: Response, state: str, request: Request) -> None:
 
 def _crowding(cookies: Mapping[str, str], prefix: str) -> list[str]:
     """The binding cookies to drop so a new one makes `MAX_PENDING`: malformed ones, then the oldest."""
-    ours = [name for name in cookies if name.startswith(prefix)]
-    malformed = [name for name in ours if not VALUE.fullmatch(cookies[name])]
-    valid = sorted(
-        (name for name in ours if name not in malformed),
-        key=lambda name: int(VALUE.fullmatch(cookies[name])[1], 16),
-        reverse=True,
-    )
-    return malformed + valid[MAX_PENDING - 1 :]
+    matches = {name: VALUE.fullmatch(value) for name, value in cookies.items() if name.startswith(prefix)}
+    malformed = [name for name, match in matches.items() if match is None]
+    started_at = {name: int(match[1], 16) for name, match in matches.items() if match is not None}
+    newest_first = sorted(started_at, key=started_at.__getitem__, reverse=True)
+    return malformed + newest_first[MAX_PENDING - 1 :]
 
 
 def _prefix(request: Request) -> str:
