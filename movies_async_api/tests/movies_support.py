@@ -32,6 +32,8 @@ PASSWORD = "correct horse battery"
 ROOT_EMAIL = "root@example.com"
 SERVICE_NAME = "movies-api"
 FILMS = "/api/v1/films"
+# For tests of what a call to movies_auth carries, not of its timeouts: a loaded machine must not make it degraded.
+PATIENT = {"auth_connect_timeout": 5, "auth_read_timeout": 5}
 # Short, so that the tests see the movies API renew its service token on its own, many times over.
 SERVICE_TOKEN_LIFETIME = 6
 STUB_SERVICE_SECRET = "any-secret-the-stub-auth-service-accepts"

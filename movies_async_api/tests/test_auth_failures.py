@@ -12,7 +12,7 @@ import pytest
 from movies_auth_client import AsyncAuthClient, AuthUnavailable, InvalidToken
 from movies_auth_client import BreakerState as State
 
-from movies_support import FILMS, SERVICE_NAME, STUB_SERVICE_SECRET, bearer, unsigned_token
+from movies_support import FILMS, PATIENT, SERVICE_NAME, STUB_SERVICE_SECRET, bearer, unsigned_token
 from testkit.ports import free_port
 
 THRESHOLD, COOLDOWN = 3, 0.3
@@ -158,7 +158,7 @@ def test_anonymous_callers_never_reach_the_auth_service(make_client, stub_auth):
 
 
 def test_the_request_id_is_forwarded(make_client, stub_auth):
-    client = make_client(stub_auth.url, **FAST)
+    client = make_client(stub_auth.url, **PATIENT)
     client.get(FILMS, headers={**bearer(unsigned_token()), "X-Request-Id": "abc-123"})
     assert stub_auth.request_ids == ["abc-123"]
 
