@@ -81,7 +81,7 @@ def test_an_auth_service_down_from_the_start_costs_no_wait(make_client):
 
 def test_after_the_cooldown_one_successful_probe_closes_the_breaker(make_client, stub_auth):
     stub_auth.behaviour = "error"
-    client = make_client(stub_auth.url, **FAST)
+    client = make_client(stub_auth.url, **FAST | PATIENT)  # failures are the stub's 500s, never a timeout
     headers = bearer(unsigned_token())
     for _ in range(THRESHOLD):
         client.get(FILMS, headers=headers)
@@ -99,7 +99,7 @@ def test_after_the_cooldown_one_successful_probe_closes_the_breaker(make_client,
 
 def test_a_failed_probe_opens_the_breaker_again_at_once(make_client, stub_auth):
     stub_auth.behaviour = "error"
-    client = make_client(stub_auth.url, **FAST)
+    client = make_client(stub_auth.url, **FAST | PATIENT)  # failures are the stub's 500s, never a timeout
     headers = bearer(unsigned_token())
     for _ in range(THRESHOLD):
         client.get(FILMS, headers=headers)
