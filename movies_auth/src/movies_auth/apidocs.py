@@ -10,7 +10,7 @@ from movies_auth.guards import SUBJECT_TOKEN_HEADER
 from movies_auth.openapi import ErrorExamples, build_spec
 from movies_auth.services.accounts import EmailTaken
 from movies_auth.services.oauth_flow import InvalidState
-from movies_auth.services.oauth_providers import ProviderUnavailable
+from movies_auth.services.oauth_providers.errors import ProviderUnavailable
 from movies_auth.services.permissions import PermissionNameTaken
 from movies_auth.services.roles import RoleNameTaken
 from movies_auth.services.social_accounts import EmailHeldByAnotherAccount, LastWayToSignIn

@@ -22,7 +22,7 @@ from movies_auth import audit, redis_keys
 from movies_auth.errors import BadRequest
 from movies_auth.extensions import current_settings, redis_store
 from movies_auth.services import oauth_binding
-from movies_auth.services.oauth_providers import Provider
+from movies_auth.services.oauth_providers.oauth2 import Provider
 
 STATE_BYTES = 32
 STATE_LENGTH = 43  # url-safe base64 of 32 bytes

@@ -18,7 +18,7 @@ from movies_auth.errors import BadRequest, Conflict, NotFound
 from movies_auth.extensions import db
 from movies_auth.models import SocialAccount, User, normalize_email, utcnow
 from movies_auth.services import accounts, login_history
-from movies_auth.services.oauth_providers import Identity
+from movies_auth.services.oauth_providers.identity import Identity
 
 SIGNED_IN, SIGNED_UP = "signed_in", "signed_up"
 

@@ -23,6 +23,8 @@ from movies_auth.schemas import (
     TokenPairSchema,
 )
 from movies_auth.services import accounts, oauth_binding, oauth_flow, oauth_providers, social_accounts, tokens
+from movies_auth.services.oauth_providers.errors import SignInRefused
+from movies_auth.services.oauth_providers.oauth2 import Provider
 from movies_auth.views.users import user_api_services
 
 bp = Blueprint("oauth", __name__, url_prefix="/auth/api/v1")
@@ -101,12 +103,10 @@ def callback(provider: str, data: dict) -> tuple[object, int] | BaseResponse:
     return answer
 
 
-def _finish(
-    chosen: oauth_providers.Provider, started: oauth_flow.Started, data: dict
-) -> tuple[object, int] | BaseResponse:
+def _finish(chosen: Provider, started: oauth_flow.Started, data: dict) -> tuple[object, int] | BaseResponse:
     provider = chosen.name
     if "error" in data:
-        raise oauth_providers.SignInRefused(f"the provider answered {data['error']!r}")
+        raise SignInRefused(f"the provider answered {data['error']!r}")
     identity = chosen.identity(data, oauth_flow.callback_url(provider), verifier=started.verifier, nonce=started.nonce)
     if started.linking is not None:
         # The session that asked must still be alive: a sign-out since then cancels the link.
