@@ -11,13 +11,15 @@ import secrets
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import werkzeug.serving
 from flask import Flask
+
+from testkit.http import StandInHandler
 
 
 @contextmanager
@@ -34,30 +36,24 @@ def serve_app(app: Flask) -> Iterator[str]:
         server.server_close()
 
 
-Handler = Callable[[str, str, dict[str, str], bytes], tuple[int, dict[str, str], bytes]]
+Answer = tuple[int, dict[str, str], bytes]
+Handler = Callable[[str, str, dict[str, str], bytes], Answer]
 
 
 @contextmanager
 def serve(handle: Handler) -> Iterator[str]:
     """A small HTTP server on loopback whose every request `handle(method, path?query, headers, body)` answers."""
 
-    class Answer(BaseHTTPRequestHandler):
+    class Answering(StandInHandler):
         def _answer(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             status, headers, body = handle(self.command, self.path, dict(self.headers), self.rfile.read(length))
-            self.send_response(status)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            others = dict(headers)
+            self.reply(status, body, others.pop("Content-Type", "application/json"), others)
 
         do_GET = do_POST = _answer
 
-        def log_message(self, *_args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Answer)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Answering)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -68,7 +64,7 @@ def serve(handle: Handler) -> Iterator[str]:
         server.server_close()
 
 
-def json_answer(body: Any, status: int = 200) -> tuple[int, dict[str, str], bytes]:
+def json_answer(body: Any, status: int = 200) -> Answer:
     return status, {"Content-Type": "application/json"}, json.dumps(body).encode()
 
 
@@ -76,8 +72,9 @@ class PlainOAuthServer:
     """An OAuth 2.0 server answering as Yandex ID or VK ID document: authorize (consent given at once, to the person
     `next_person` names), token (the code, once, with its PKCE verifier), and the user-info document."""
 
-    def __init__(self, kind: str, client_id: str) -> None:
-        self.kind, self.client_id = kind, client_id
+    def __init__(self, kind: str, client_id: str, client_secret: str = "") -> None:
+        self.kind, self.client_id, self.client_secret = kind, client_id, client_secret
+        self.base = ""
         self.people: dict[str, dict[str, Any]] = {}
         self.next_person = ""
         self.codes: dict[str, tuple[str, str, str]] = {}
@@ -85,7 +82,27 @@ class PlainOAuthServer:
         self.token_requests: list[dict[str, str]] = []
         self.userinfo_headers: list[dict[str, str]] = []
 
-    def __call__(self, method: str, target: str, headers: dict[str, str], body: bytes):
+    @classmethod
+    @contextmanager
+    def serving(cls, kind: str, client_id: str, client_secret: str = "") -> Iterator[PlainOAuthServer]:
+        """A server of this `kind` (`yandex` or `vk`) answering on loopback for the app `client_id`."""
+        server = cls(kind, client_id, client_secret)
+        with serve(server) as base:
+            server.base = base
+            yield server
+
+    def settings(self) -> dict[str, str]:
+        """The OAUTH_<KIND>_* variables (without `OAUTH_`) pointing a provider of this kind at this server."""
+        prefix = self.kind.upper()
+        variables = {
+            f"{prefix}_AUTHORIZE_URL": f"{self.base}/authorize",
+            f"{prefix}_TOKEN_URL": f"{self.base}/token",
+            f"{prefix}_USERINFO_URL": f"{self.base}/userinfo" + ("?format=json" if self.kind == "yandex" else ""),
+            f"{prefix}_CLIENT_ID": self.client_id,
+        }
+        return variables | ({f"{prefix}_CLIENT_SECRET": self.client_secret} if self.client_secret else {})
+
+    def __call__(self, method: str, target: str, headers: dict[str, str], body: bytes) -> Answer:
         parts = urlsplit(target)
         query = {k: v[0] for k, v in parse_qs(parts.query).items()}
         form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
@@ -97,7 +114,7 @@ class PlainOAuthServer:
             return self._userinfo(query, form, headers)
         return json_answer({"error": "not_found"}, 404)
 
-    def _authorize(self, query: dict[str, str]):
+    def _authorize(self, query: dict[str, str]) -> Answer:
         if query.get("client_id") != self.client_id or query.get("code_challenge_method") != "S256":
             return json_answer({"error": "invalid_request"}, 400)
         code = secrets.token_urlsafe(16)
@@ -107,7 +124,7 @@ class PlainOAuthServer:
             answer |= {"device_id": "device-" + code[:8], "type": "code_v2"}
         return 302, {"Location": f"{query['redirect_uri']}?{urlencode(answer)}"}, b""
 
-    def _token(self, form: dict[str, str], headers: dict[str, str]):
+    def _token(self, form: dict[str, str], headers: dict[str, str]) -> Answer:
         self.token_requests.append(form)
         person, challenge, redirect_uri = self.codes.pop(form.get("code", ""), ("", "", ""))
         verifier = form.get("code_verifier", "")
@@ -123,7 +140,7 @@ class PlainOAuthServer:
             answer |= {"user_id": int(self.people[person]["user_id"]), "state": form.get("state"), "scope": "email"}
         return json_answer(answer)
 
-    def _userinfo(self, query: dict[str, str], form: dict[str, str], headers: dict[str, str]):
+    def _userinfo(self, query: dict[str, str], form: dict[str, str], headers: dict[str, str]) -> Answer:
         self.userinfo_headers.append(headers)
         if self.kind == "yandex":
             scheme, _, token = headers.get("Authorization", "").partition(" ")

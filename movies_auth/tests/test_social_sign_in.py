@@ -97,39 +97,30 @@ def flaky(oidc):
 
 @pytest.fixture(scope="module")
 def yandex():
-    server = PlainOAuthServer("yandex", YANDEX_CLIENT_ID)
-    with serve(server) as base:
-        server.base = base
+    with PlainOAuthServer.serving("yandex", YANDEX_CLIENT_ID, "yandex-secret") as server:
         yield server
 
 
 @pytest.fixture(scope="module")
 def vk():
-    server = PlainOAuthServer("vk", VK_CLIENT_ID)
-    with serve(server) as base:
-        server.base = base
+    with PlainOAuthServer.serving("vk", VK_CLIENT_ID) as server:
         yield server
 
 
 @pytest.fixture(scope="module")
 def social(settings, app, oidc, stale_oidc, forged, flaky, yandex, vk):
     """A movies_auth with every provider configured, served on loopback (same database and Redis as `app`)."""
-    variables = {
-        "TEST_DISCOVERY_URL": f"{oidc}/.well-known/openid-configuration",
-        "STALE_DISCOVERY_URL": f"{stale_oidc}/.well-known/openid-configuration",
-        "FORGED_DISCOVERY_URL": f"{forged}/.well-known/openid-configuration",
-        "FLAKY_DISCOVERY_URL": f"{flaky}/.well-known/openid-configuration",
-        "GONE_DISCOVERY_URL": f"http://127.0.0.1:{free_port()}/.well-known/openid-configuration",
-        "YANDEX_AUTHORIZE_URL": f"{yandex.base}/authorize",
-        "YANDEX_TOKEN_URL": f"{yandex.base}/token",
-        "YANDEX_USERINFO_URL": f"{yandex.base}/userinfo?format=json",
-        "YANDEX_CLIENT_ID": YANDEX_CLIENT_ID,
-        "YANDEX_CLIENT_SECRET": "yandex-secret",
-        "VK_AUTHORIZE_URL": f"{vk.base}/authorize",
-        "VK_TOKEN_URL": f"{vk.base}/token",
-        "VK_USERINFO_URL": f"{vk.base}/userinfo",
-        "VK_CLIENT_ID": VK_CLIENT_ID,
-    }
+    variables = (
+        {
+            "TEST_DISCOVERY_URL": f"{oidc}/.well-known/openid-configuration",
+            "STALE_DISCOVERY_URL": f"{stale_oidc}/.well-known/openid-configuration",
+            "FORGED_DISCOVERY_URL": f"{forged}/.well-known/openid-configuration",
+            "FLAKY_DISCOVERY_URL": f"{flaky}/.well-known/openid-configuration",
+            "GONE_DISCOVERY_URL": f"http://127.0.0.1:{free_port()}/.well-known/openid-configuration",
+        }
+        | yandex.settings()
+        | vk.settings()
+    )
     for name in ("TEST", "STALE", "FORGED", "FLAKY", "GONE"):
         variables |= {f"{name}_CLIENT_ID": CLIENT_ID, f"{name}_CLIENT_SECRET": CLIENT_SECRET}
     configured = Settings(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler
 
 import httpx
@@ -17,10 +18,14 @@ def call_json(url: str, method: str, body: dict | None = None, token: str | None
 class StandInHandler(BaseHTTPRequestHandler):
     """The request handler of a stand-in server in a test: `reply` sends one whole answer, and nothing is logged."""
 
-    def reply(self, status: int, body: bytes, content_type: str = "application/json") -> None:
-        """Answer with `body` as it is, its type and length in the headers."""
+    def reply(
+        self, status: int, body: bytes, content_type: str = "application/json", headers: Mapping[str, str] | None = None
+    ) -> None:
+        """Answer with `body` as it is, its type and length in the headers, and any other `headers` (`Location`)."""
         self.send_response(status)
         self.send_header("Content-Type", content_type)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
