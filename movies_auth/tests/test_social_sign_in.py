@@ -203,7 +203,23 @@ def test_the_configured_providers_are_listed_with_where_each_starts(social, brow
 
     assert answer.status_code == 200
     assert [p["name"] for p in answer.json()] == PROVIDERS.split(",")
-    assert answer.json()[0] == {"name": "test", "login_url": f"{API}/oauth/test/login"}
+    assert answer.json()[0] == {"name": "test", "login_url": f"{social.base}{API}/oauth/test/login"}
+
+
+@pytest.mark.parametrize(
+    "host_headers", [{"Host": "evil.example"}, {"X-Forwarded-Host": "evil.example", "X-Forwarded-Proto": "https"}]
+)
+def test_urls_of_the_service_are_built_on_public_url_never_on_the_host_the_request_names(social, browser, host_headers):
+    # Host-header injection: a forged Host must not steer a browser's sign-in, nor the provider's redirect back.
+    listed = browser.get(f"{social.base}{API}/oauth/providers", headers=host_headers)
+    started = start(browser, social, headers=host_headers)
+
+    assert {item["login_url"] for item in listed.json()} == {
+        f"{social.base}{API}/oauth/{name}/login" for name in PROVIDERS.split(",")
+    }
+    assert query_of(started.headers["location"])["redirect_uri"] == f"{social.base}{API}/oauth/test/callback"
+    assert "evil.example" not in started.headers["location"] + json.dumps(listed.json())
+    assert all("domain" not in attributes for _value, attributes in set_cookies(started).values())
 
 
 @pytest.mark.parametrize("path", ["oauth/github/login", f"oauth/github/callback?state={'a' * 43}&code=y"])
@@ -1011,7 +1027,7 @@ def test_a_real_browser_signs_in_from_the_documented_links(social, chromium):
     listed = json.loads(chromium.find_element(By.TAG_NAME, "body").text)
     login_url = next(item["login_url"] for item in listed if item["name"] == "test")
 
-    chromium.get(social.base + login_url)
+    chromium.get(login_url)
     field = wait.until(ready.element_to_be_clickable((By.NAME, "sub")))
     field.send_keys("chromium-user")
     field.submit()

@@ -354,7 +354,7 @@ class ServiceAccountSchema(Schema):
 
 class OAuthProviderSchema(Schema):
     name = fields.String(metadata={"example": "google"})
-    login_url = fields.String(metadata={"example": "/auth/api/v1/oauth/google/login"})
+    login_url = fields.String(metadata={"example": "https://movies.example.com/auth/api/v1/oauth/google/login"})
 
 
 class OAuthLoginQuerySchema(Schema):

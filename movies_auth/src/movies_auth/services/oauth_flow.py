@@ -29,6 +29,7 @@ STATE_LENGTH = 43  # url-safe base64 of 32 bytes
 CODE_LENGTH = 43
 RANDOM_PATTERN = r"^[A-Za-z0-9_-]{43}$"
 REDIRECT_URI_MAX_LENGTH = 2048
+LOGIN_PATH = "/auth/api/v1/oauth/{name}/login"
 CALLBACK_PATH = "/auth/api/v1/oauth/{name}/callback"
 
 
@@ -73,9 +74,19 @@ class Started:
     linking: Linking | None
 
 
+def login_url(provider: str) -> str:
+    """Where a sign-in with `provider` starts: PUBLIC_URL + /auth/api/v1/oauth/<name>/login."""
+    return _public(LOGIN_PATH.format(name=provider))
+
+
 def callback_url(provider: str) -> str:
     """The redirect URI registered at the provider: PUBLIC_URL + /auth/api/v1/oauth/<name>/callback."""
-    return current_settings().public_url.rstrip("/") + CALLBACK_PATH.format(name=provider)
+    return _public(CALLBACK_PATH.format(name=provider))
+
+
+def _public(path: str) -> str:
+    # Built on the setting, never on the request's Host or X-Forwarded-Host, which whoever sends it chooses.
+    return current_settings().public_url.rstrip("/") + path
 
 
 def check_redirect_uri(redirect_uri: str) -> None:

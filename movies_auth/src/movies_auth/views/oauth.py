@@ -39,8 +39,8 @@ _PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 @bp.get("/oauth/providers")
 @responds(200, OAuthProviderSchema, many=True)
 def list_providers() -> list[dict]:
-    """The configured social sign-in providers, and where a sign-in with each starts."""
-    return [{"name": name, "login_url": f"{bp.url_prefix}/oauth/{name}/login"} for name in oauth_providers.configured()]
+    """The configured social sign-in providers, and where a sign-in with each starts (on `PUBLIC_URL`)."""
+    return [{"name": name, "login_url": oauth_flow.login_url(name)} for name in oauth_providers.configured()]
 
 
 @bp.get("/oauth/<provider>/login")
