@@ -12,6 +12,7 @@ import json
 import re
 import secrets
 import threading
+import time
 from datetime import timedelta
 from types import SimpleNamespace
 from urllib.parse import urlencode, urlsplit
@@ -38,7 +39,7 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 
 from auth_support import API, GENEROUS_LIMIT, PASSWORD, bearer, claims_of, login
-from movies_auth import create_app
+from movies_auth import create_app, redis_keys
 from movies_auth.extensions import db
 from movies_auth.models import LoginAttempt, SocialAccount, User, UserSession
 from movies_auth.services import link_tokens
@@ -184,7 +185,17 @@ def counts(app) -> dict[str, int]:
 
 
 def oauth_keys(app) -> list[str]:
+    """Every social sign-in key in Redis: states, one-time codes and the set of pending sign-ins."""
     return sorted(app.extensions["redis"].keys("auth:o*"))
+
+
+def state_keys(app) -> list[str]:
+    return sorted(app.extensions["redis"].keys("auth:os:*"))
+
+
+def pending(app) -> int:
+    """How many sign-ins hold a place under OAUTH_MAX_PENDING."""
+    return app.extensions["redis"].zcard(redis_keys.OAUTH_PENDING)
 
 
 def user_by_email(app, email: str) -> User | None:
@@ -247,7 +258,7 @@ def test_the_login_redirect_carries_state_pkce_s256_and_a_nonce_and_keeps_them_s
     assert len(query["state"]) == 43 and len(query["nonce"]) >= 20
     assert query["redirect_uri"] == f"{social.base}{API}/oauth/test/callback"
     assert query["client_id"] == CLIENT_ID and set(query["scope"].split()) == {"openid", "email", "profile"}
-    [key] = oauth_keys(social.app)
+    [key] = state_keys(social.app)
     stored = json.loads(social.app.extensions["redis"].get(key))
     assert stored["n"] == query["nonce"] and stored["v"] and query["state"] not in key
     assert 590 <= social.app.extensions["redis"].ttl(key) <= 600
@@ -651,7 +662,7 @@ def test_a_callback_with_another_browsers_binding_cookie_is_400(social, browser)
 
     assert with_own_cookie.status_code == 400 and with_own_cookie.json() == NOT_THIS_BROWSER
     assert under_the_name.status_code == 400 and under_the_name.json() == NOT_THIS_BROWSER
-    assert counts(social.app)["users"] == 0 and len(oauth_keys(social.app)) == 1  # the victim's own sign-in
+    assert counts(social.app)["users"] == 0 and len(state_keys(social.app)) == 1  # the victim's own sign-in
 
 
 def test_a_link_finished_by_another_browser_is_refused_and_links_nothing(social, browser, account, caplog):
@@ -849,9 +860,82 @@ def test_each_start_keeps_one_small_expiring_key_and_starts_are_limited_per_addr
     answers = [start(browser, social).status_code for _ in range(7)]
 
     assert answers == [302] * 5 + [429] * 2
-    keys = oauth_keys(social.app)
-    assert len(keys) == 5
+    keys = state_keys(social.app)
+    assert len(keys) == 5 and pending(social.app) == 5
     assert all(0 < redis.ttl(key) <= 600 and redis.memory_usage(key) < 1024 for key in keys)
+
+
+FULL = {"msg": "Too many social sign-ins are in progress; try again after the Retry-After delay"}
+
+
+def test_pending_sign_ins_are_bounded_across_all_callers_and_redis_stays_bounded(social, monkeypatch, caplog):
+    # Many addresses, each under its own rate limit, together: the bound holds whatever their number.
+    monkeypatch.setattr(social.settings, "oauth_max_pending", 3)
+    redis = social.app.extensions["redis"]
+    browsers = [new_browser() for _ in range(5)]
+    person(social.oidc, "waiting", "waiting@example.com")
+
+    callbacks = [consent(each, social, "waiting") for each in browsers[:3]]
+    full = [start(each, social) for each in browsers[3:]]
+
+    for answer in full:
+        assert answer.status_code == 503 and answer.json() == FULL
+        assert 590 <= int(answer.headers["retry-after"]) <= 600
+        assert set_cookies(answer) == {}  # no cookie for a sign-in that was not started
+    assert len(state_keys(social.app)) == 3 and pending(social.app) == 3
+    used = sum(redis.memory_usage(key) for key in oauth_keys(social.app))
+    assert used < 3 * 1024
+    assert any("event=social_sign_ins_full" in line for line in caplog.messages)
+    # A callback gives its place back at once.
+    assert browsers[0].get(callbacks[0]).status_code == 200
+    assert pending(social.app) == 2 and start(browsers[3], social).status_code == 302
+    assert start(browsers[4], social).status_code == 503
+    for each in browsers:
+        each.close()
+
+
+def test_an_abandoned_sign_in_frees_its_place_when_it_expires(social, browser, monkeypatch):
+    monkeypatch.setattr(social.settings, "oauth_max_pending", 2)
+    monkeypatch.setattr(social.settings, "oauth_state_ttl", timedelta(seconds=1))
+    assert [start(browser, social).status_code for _ in range(2)] == [302, 302]
+
+    refused = start(browser, social)
+    time.sleep(1.1)
+    later = start(browser, social)
+
+    assert refused.status_code == 503 and refused.headers["retry-after"] == "1"
+    assert later.status_code == 302
+    assert pending(social.app) == 1 and len(state_keys(social.app)) == 1
+    assert 0 < social.app.extensions["redis"].pttl(redis_keys.OAUTH_PENDING) <= 1000
+
+
+def test_starts_racing_for_the_last_places_take_exactly_the_bound(social, monkeypatch):
+    monkeypatch.setattr(social.settings, "oauth_max_pending", 3)
+    answers: list[int] = []
+    barrier = threading.Barrier(10)
+
+    def begin() -> None:
+        with new_browser() as own:
+            barrier.wait()
+            answers.append(start(own, social).status_code)
+
+    threads = [threading.Thread(target=begin) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(answers) == [302] * 3 + [503] * 7
+    assert len(state_keys(social.app)) == 3 and pending(social.app) == 3
+
+
+def test_a_start_refused_for_another_reason_takes_no_place(social, browser, monkeypatch):
+    monkeypatch.setattr(social.settings, "oauth_max_pending", 1)
+
+    refused = [start(browser, social, "gone"), start(browser, social, redirect_uri="https://evil.example.com/")]
+
+    assert [answer.status_code for answer in refused] == [502, 400]
+    assert pending(social.app) == 0 and start(browser, social).status_code == 302
 
 
 # --- Yandex ID and VK ID -----------------------------------------------------------------------------------------
@@ -983,6 +1067,8 @@ def test_the_cli_refuses_to_unlink_the_last_way_in(social, browser):
         ),
         ({"oauth_providers": "Bad Name!"}, "OAUTH_PROVIDERS"),
         ({"oauth_redirect_allowlist": "not-a-url"}, "OAUTH_REDIRECT_ALLOWLIST"),
+        ({"oauth_max_pending": 0}, "oauth_max_pending"),
+        ({"oauth_max_pending": "many"}, "oauth_max_pending"),
     ],
 )
 def test_a_misconfigured_provider_fails_at_start_up_naming_the_setting(values, named):

@@ -119,3 +119,9 @@ def oauth_state(state_digest: str) -> str:
 def oauth_code(code_digest: str) -> str:
     """JSON `{u, p}`: the one-time code a redirected sign-in answered, to be exchanged for tokens."""
     return f"{PREFIX}:oc:{code_digest}"
+
+
+# Every sign-in started and not yet called back, across all callers: the bound OAUTH_MAX_PENDING counts them.
+# A sorted set of their state digests scored by expiry (ms): one key, so the check and the count are one atomic
+# script on one node. It holds at most OAUTH_MAX_PENDING members and expires with its last one.
+OAUTH_PENDING = f"{PREFIX}:op"

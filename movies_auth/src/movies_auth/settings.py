@@ -188,6 +188,12 @@ class Settings(BaseSettings):
     oauth_code_ttl: timedelta = Field(
         default=timedelta(seconds=60), description="How long the one-time code of a redirected sign-in lives"
     )
+    oauth_max_pending: int = Field(
+        default=20_000,
+        ge=1,
+        description="Social sign-ins started and not yet called back, across all callers; beyond it a start is 503"
+        " (each keeps about 650 bytes in Redis, 2.7 KB at most, until its callback or OAUTH_STATE_TTL)",
+    )
     oauth_timeout: float = Field(default=5.0, gt=0, description="Seconds for each call to a social provider")
     oauth_rate_limit_per_ip: str = Field(
         default="30 per minute", description="Social sign-ins started, and callbacks and codes answered, per address"

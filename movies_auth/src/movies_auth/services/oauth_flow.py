@@ -21,7 +21,7 @@ from werkzeug import Request
 from movies_auth import audit, redis_keys
 from movies_auth.errors import BadRequest
 from movies_auth.extensions import current_settings, redis_store
-from movies_auth.services import oauth_binding
+from movies_auth.services import oauth_binding, oauth_pending
 from movies_auth.services.oauth_providers.oauth2 import Provider
 
 STATE_BYTES = 32
@@ -106,10 +106,13 @@ def start(
     provider: Provider, request: Request, *, redirect_uri: str | None, linking: Linking | None
 ) -> tuple[str, oauth_binding.Binding]:
     """Keep a new sign-in's state, verifier, nonce and browser binding for OAUTH_STATE_TTL; the provider's
-    authorization URL, and the binding cookie the browser must carry back."""
+    authorization URL, and the binding cookie the browser must carry back. 503 while OAUTH_MAX_PENDING sign-ins
+    are pending."""
     state = secrets.token_urlsafe(STATE_BYTES)
     authorization = provider.authorization(callback_url(provider.name), state)
     binding = oauth_binding.new(state, request)
+    digest = _digest(state)
+    oauth_pending.reserve(digest, state_ttl())
     record = {
         "p": provider.name,
         "v": authorization["code_verifier"],
@@ -118,7 +121,7 @@ def start(
         "u": [linking.user_id, linking.session_id] if linking else None,
         "b": binding.digest,
     }
-    redis_store.client.set(redis_keys.oauth_state(_digest(state)), json.dumps(record), ex=state_ttl(), nx=True)
+    redis_store.client.set(redis_keys.oauth_state(digest), json.dumps(record), ex=state_ttl(), nx=True)
     return authorization["url"], binding
 
 
@@ -130,9 +133,11 @@ def state_ttl() -> int:
 def finish(provider: str, state: str, request: Request) -> Started:
     """Use the state up (once, whoever asks first); `InvalidState` when it is not a live one of `provider`,
     `NotThisBrowser` when the request lacks the cookie of the browser that started it."""
-    stored = redis_store.client.getdel(redis_keys.oauth_state(_digest(state)))
+    digest = _digest(state)
+    stored = redis_store.client.getdel(redis_keys.oauth_state(digest))
     if stored is None:
         raise InvalidState()
+    oauth_pending.release(digest)
     record = json.loads(stored)
     if record["p"] != provider:
         raise InvalidState()
