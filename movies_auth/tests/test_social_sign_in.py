@@ -525,6 +525,112 @@ def test_a_link_with_a_redirect_goes_back_saying_what_was_linked(social, browser
     assert back.status_code == 302 and back.headers["location"] == APP_URL + "?linked=test"
 
 
+@pytest.mark.parametrize(
+    "query",
+    ["code=planted", "error=access_denied", "linked=test", "error_description=x", "tab=1&%63ode=planted", "code"],
+)
+def test_a_redirect_uri_carrying_what_the_callback_adds_is_400_and_keeps_nothing(social, browser, query):
+    # A planted `code` would come before the real one: the app could trade the attacker's sign-in for the victim.
+    answer = start(browser, social, redirect_uri=f"{APP_URL}?{query}")
+
+    assert answer.status_code == 400 and "redirect_uri" in answer.json()["errors"]
+    assert oauth_keys(social.app) == [] and set_cookies(answer) == {}
+
+
+def failure_of(answer: httpx.Response) -> dict[str, str]:
+    """What a failed sign-in sent the browser app: the redirect's query, after checking it carries nothing else."""
+    assert answer.status_code == 302, answer.text
+    assert answer.headers["location"].startswith(APP_URL + "?")
+    assert answer.headers["cache-control"] == "no-store" and answer.headers["referrer-policy"] == "no-referrer"
+    query = query_of(answer.headers["location"])
+    assert set(query) == {"error", "error_description"}, query
+    assert not set('"\\') & set(query["error_description"]) and len(query["error_description"]) <= 300
+    return query
+
+
+def test_a_failed_redirected_sign_in_goes_back_to_the_app_with_the_error(social, browser, account):
+    person(social.oidc, "held", account.email)
+    before = counts(social.app)
+
+    answer = sign_in(browser, social, "held", redirect_uri=APP_URL)
+
+    failure = failure_of(answer)
+    assert failure["error"] == "account_exists" and "link" in failure["error_description"]
+    after = counts(social.app)
+    assert after["login_history"] == before["login_history"] + 1  # the owner still sees the attempt
+    assert {k: v for k, v in after.items() if k != "login_history"} == {
+        k: v for k, v in before.items() if k != "login_history"
+    }
+    assert binding_cookies(browser) == {} and oauth_keys(social.app) == []
+
+
+def test_the_provider_refusing_a_redirected_sign_in_goes_back_to_the_app(social, browser):
+    started = start(browser, social, redirect_uri=APP_URL)
+    state = query_of(started.headers["location"])["state"]
+    callback = f"{social.base}{API}/oauth/test/callback"
+
+    # What the provider said reaches the app only as text RFC 6749 allows: no quote, no backslash.
+    answer = browser.get(callback, params={"state": state, "error": 'access_denied"><script>\\', "code": "x"})
+
+    failure = failure_of(answer)
+    assert failure["error"] == "access_denied" and "access_denied" in failure["error_description"]
+    assert counts(social.app) == {"users": 0, "social_accounts": 0, "login_history": 0, "user_sessions": 0}
+
+
+def _forged_code(url: str) -> str:
+    return re.sub(r"code=[^&]+", "code=" + secrets.token_urlsafe(16), url)
+
+
+@pytest.mark.parametrize(
+    ("provider", "tamper_callback", "error"),
+    [("test", _forged_code, "access_denied"), ("flaky", None, "temporarily_unavailable")],
+)
+def test_a_bad_code_or_a_provider_down_goes_back_to_the_app(social, browser, provider, tamper_callback, error):
+    person(social.oidc, "unlucky-spa", "unlucky-spa@example.com")
+    callback = consent(browser, social, "unlucky-spa", provider, redirect_uri=APP_URL)
+
+    answer = browser.get(tamper_callback(callback) if tamper_callback else callback)
+
+    assert failure_of(answer)["error"] == error
+    assert counts(social.app) == {"users": 0, "social_accounts": 0, "login_history": 0, "user_sessions": 0}
+
+
+def test_a_redirected_sign_in_finished_in_another_browser_goes_back_to_the_app_signed_in_nobody(social, browser):
+    person(social.oidc, "elsewhere", "elsewhere@example.com")
+    callback = consent(browser, social, "elsewhere", redirect_uri=APP_URL)
+
+    with new_browser() as other:
+        answer = other.get(callback)
+
+    assert failure_of(answer)["error"] == "browser_mismatch"
+    assert counts(social.app)["users"] == 0 and oauth_keys(social.app) == []
+
+
+def test_a_redirected_link_whose_session_ended_goes_back_to_the_app(social, browser, account):
+    person(social.oidc, "ada-gone", account.email)
+    callback = consent(browser, social, "ada-gone", headers=account.headers, link="true", redirect_uri=APP_URL)
+    assert browser.delete(f"{social.base}{API}/auth_token", headers=account.headers).status_code == 204
+
+    answer = browser.get(callback)
+
+    assert failure_of(answer)["error"] == "login_required"
+    assert counts(social.app)["social_accounts"] == 0
+
+
+def test_a_replayed_or_unknown_state_stays_a_json_400_even_for_a_redirected_sign_in(social, browser):
+    # Without a live state nothing says where the browser came from: no redirect target to trust.
+    person(social.oidc, "spa-replay", "spa-replay@example.com")
+    callback = consent(browser, social, "spa-replay", redirect_uri=APP_URL)
+    assert browser.get(callback).status_code == 302
+
+    replayed = browser.get(callback)
+    unknown = browser.get(re.sub(r"state=[^&]+", "state=" + secrets.token_urlsafe(32), callback))
+
+    for answer in (replayed, unknown):
+        assert answer.status_code == 400 and "location" not in answer.headers
+        assert answer.json()["errors"] == {"state": ["Unknown, already used, or expired."]}
+
+
 # --- state, nonce and ID token attacks --------------------------------------------------------------------------
 
 

@@ -10,6 +10,7 @@ from movies_auth.guards import SUBJECT_TOKEN_HEADER
 from movies_auth.openapi import ErrorExamples, build_spec
 from movies_auth.services.accounts import EmailTaken
 from movies_auth.services.oauth_flow import InvalidState
+from movies_auth.services.oauth_pending import TooManyPendingSignIns
 from movies_auth.services.oauth_providers.errors import ProviderUnavailable
 from movies_auth.services.permissions import PermissionNameTaken
 from movies_auth.services.roles import RoleNameTaken
@@ -93,6 +94,7 @@ ERROR_EXAMPLES: ErrorExamples = {
         422: _message("Signature verification failed"),
         502: _message(ProviderUnavailable("google").msg),
     },
+    "oauth_start_sign_in": {503: _message(TooManyPendingSignIns(1).msg)},
     "oauth_unlink_social_account": {409: _message(LastWayToSignIn().msg), 404: _message("No google account is linked")},
     "checks": {
         400: {"msg": "Invalid input", "errors": {"permissions": [_NOT_JSON]}},

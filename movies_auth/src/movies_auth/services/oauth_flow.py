@@ -14,12 +14,12 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from werkzeug import Request
 
 from movies_auth import audit, redis_keys
-from movies_auth.errors import BadRequest
+from movies_auth.errors import BadRequest, Unauthorized
 from movies_auth.extensions import current_settings, redis_store
 from movies_auth.services import oauth_binding, oauth_pending
 from movies_auth.services.oauth_providers.oauth2 import Provider
@@ -31,6 +31,8 @@ RANDOM_PATTERN = r"^[A-Za-z0-9_-]{43}$"
 REDIRECT_URI_MAX_LENGTH = 2048
 LOGIN_PATH = "/auth/api/v1/oauth/{name}/login"
 CALLBACK_PATH = "/auth/api/v1/oauth/{name}/callback"
+# What the callback adds to a redirect_uri's query: a one-time code, a link done, or an error (RFC 6749 §4.1.2.1).
+REDIRECT_PARAMETERS = frozenset({"code", "linked", "error", "error_description"})
 
 
 class InvalidState(BadRequest):
@@ -46,10 +48,18 @@ class InvalidState(BadRequest):
 class NotThisBrowser(BadRequest):
     """A callback without the cookie of the browser that started the sign-in (another browser, or cookies off)."""
 
-    def __init__(self) -> None:
+    def __init__(self, redirect_uri: str | None) -> None:
         super().__init__(
             "This sign-in was not started in this browser (or its cookie is gone); start it again from this browser"
         )
+        self.redirect_uri = redirect_uri
+
+
+class LinkSessionEnded(Unauthorized):
+    """The session that asked for a link signed out before the callback."""
+
+    def __init__(self) -> None:
+        super().__init__("The session that asked for this link has ended; sign in and link again")
 
 
 class InvalidCode(BadRequest):
@@ -90,8 +100,17 @@ def _public(path: str) -> str:
 
 
 def check_redirect_uri(redirect_uri: str) -> None:
-    """400 unless `redirect_uri` is on OAUTH_REDIRECT_ALLOWLIST: same origin as an entry, and its path or under it."""
+    """400 unless `redirect_uri` is on OAUTH_REDIRECT_ALLOWLIST (same origin as an entry, and its path or under it)
+    and its query leaves the parameters the callback adds to this service."""
     target = urlsplit(redirect_uri)
+    # A `code` planted here would come first, before the real one: the app could trade someone else's sign-in.
+    names = {name for name, _value in parse_qsl(target.query, keep_blank_values=True)}
+    planted = sorted(REDIRECT_PARAMETERS & names)
+    if planted:
+        raise BadRequest(
+            "redirect_uri may not carry the parameters the sign-in adds",
+            {"redirect_uri": [f"Remove {', '.join(planted)} from its query."]},
+        )
     for allowed in current_settings().oauth_redirect_prefixes:
         entry = urlsplit(allowed)
         same_origin = (target.scheme, target.netloc.lower()) == (entry.scheme, entry.netloc.lower())
@@ -146,7 +165,7 @@ def finish(provider: str, state: str, request: Request) -> Started:
         audit.record(
             "social_sign_in_unbound", warning=True, provider=provider, link_to=linking.user_id if linking else None
         )
-        raise NotThisBrowser()
+        raise NotThisBrowser(record["r"])
     return Started(record["p"], record["v"], record["n"], record["r"], linking)
 
 

@@ -31,6 +31,13 @@ class EmailHeldByAnotherAccount(Conflict):
         )
 
 
+class EmailNotVouched(BadRequest):
+    def __init__(self, provider: str) -> None:
+        super().__init__(
+            f"{provider} did not vouch for an email address: register with a password, then link {provider}"
+        )
+
+
 class IdentityLinkedElsewhere(Conflict):
     def __init__(self, provider: str) -> None:
         super().__init__(f"This {provider} account is already linked to another account")
@@ -72,9 +79,7 @@ def _resolve(provider: str, identity: Identity, *, ip_address: str | None, user_
         user, outcome = db.session.get_one(User, linked.user_id), SIGNED_IN
     else:
         if not identity.email or not identity.email_verified:
-            raise BadRequest(
-                f"{provider} did not vouch for an email address: register with a password, then link {provider}"
-            )
+            raise EmailNotVouched(provider)
         holder = accounts.find_by_email(identity.email)
         # A concurrent first sign-in of this very identity may have committed the account (and, in the same
         # transaction, its link) between the two reads above: then it is this identity's own account.

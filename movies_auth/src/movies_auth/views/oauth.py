@@ -3,6 +3,8 @@ and the identities linked to an account."""
 
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, Response, g, redirect, request
 from flask_jwt_extended import get_jwt, verify_jwt_in_request
 from werkzeug.wrappers import Response as BaseResponse
@@ -23,7 +25,7 @@ from movies_auth.schemas import (
     TokenPairSchema,
 )
 from movies_auth.services import accounts, oauth_binding, oauth_flow, oauth_providers, social_accounts, tokens
-from movies_auth.services.oauth_providers.errors import SignInRefused
+from movies_auth.services.oauth_providers.errors import ProviderUnavailable, SignInRefused
 from movies_auth.services.oauth_providers.oauth2 import Provider
 from movies_auth.views.users import user_api_services
 
@@ -46,7 +48,7 @@ def list_providers() -> list[dict]:
 @bp.get("/oauth/<provider>/login")
 @_per_client
 @accepts(OAuthLoginQuerySchema, location="query")
-@responds(302, errors=[401, 404, 422, 429, 502])
+@responds(302, errors=[401, 404, 422, 429, 502, 503])
 def start_sign_in(provider: str, data: dict) -> BaseResponse:
     """Start a social sign-in: 302 to the provider, with `state`, PKCE (S256) and, for OpenID Connect, a nonce.
 
@@ -55,7 +57,9 @@ def start_sign_in(provider: str, data: dict) -> BaseResponse:
     user's access token as Bearer, the callback links the identity to that account instead of signing in.
     Sets a cookie (HttpOnly, SameSite=Lax, path `/auth/api/v1/oauth/`, 10 minutes) that binds the sign-in to this
     browser: the callback is refused without it, so open the login URL in the browser that will come back.
-    Limited per client address (`OAUTH_RATE_LIMIT_PER_IP`): each start keeps a few hundred bytes for 10 minutes.
+    Limited per client address (`OAUTH_RATE_LIMIT_PER_IP`): each start keeps a few hundred bytes for 10 minutes;
+    and across all callers at most `OAUTH_MAX_PENDING` sign-ins wait for their callback (beyond: 503, `Retry-After`).
+    A `redirect_uri` may not carry `code`, `linked`, `error` or `error_description`: the callback adds them.
     """
     chosen = oauth_providers.get(provider)
     if "redirect_uri" in data:
@@ -90,17 +94,26 @@ def callback(provider: str, data: dict) -> tuple[object, int] | BaseResponse:
     pair (200), or 302 to the sign-in's `redirect_uri` with a one-time `code`; a link answers 201 (or 302 with
     `linked=<provider>`). A used, expired or forged `state` is 400, and so is a callback without the cookie the
     start set in the browser (another browser's callback: the state is used up all the same); a provider that
-    fails is 502. The answer clears the sign-in's cookie.
+    fails is 502. A sign-in started with a `redirect_uri` that fails once its state is used up goes back there
+    instead: 302 with `error` (`access_denied`, `temporarily_unavailable`, `account_exists`, `already_linked`,
+    `email_not_verified`, `browser_mismatch`, `login_required`, `invalid_request`) and `error_description`.
+    The answer clears the sign-in's cookie.
     """
     chosen = oauth_providers.get(provider)
     g.oauth_state_used = data["state"]  # from here on the state is used up: its cookie goes with the answer
-    started = oauth_flow.finish(provider, data["state"], request)
     try:
-        answer = _finish(chosen, started, data)
+        started = oauth_flow.finish(provider, data["state"], request)
+    except oauth_flow.NotThisBrowser as error:
+        if error.redirect_uri:
+            return _redirect_failure(error.redirect_uri, error)
+        raise
+    try:
+        return _finish(chosen, started, data)
     except APIError as error:
         metrics.SOCIAL_LOGINS.labels(provider, _outcome_of(error)).inc()
+        if started.redirect_uri:
+            return _redirect_failure(started.redirect_uri, error)
         raise
-    return answer
 
 
 def _finish(chosen: Provider, started: oauth_flow.Started, data: dict) -> tuple[object, int] | BaseResponse:
@@ -111,7 +124,7 @@ def _finish(chosen: Provider, started: oauth_flow.Started, data: dict) -> tuple[
     if started.linking is not None:
         # The session that asked must still be alive: a sign-out since then cancels the link.
         if tokens.is_revoked({"sub": started.linking.user_id, tokens.SESSION_CLAIM: started.linking.session_id}):
-            raise Unauthorized("The session that asked for this link has ended; sign in and link again")
+            raise oauth_flow.LinkSessionEnded()
         record = social_accounts.link(started.linking.user_id, provider, identity)
         metrics.SOCIAL_LOGINS.labels(provider, "linked").inc()
         if started.redirect_uri:
@@ -125,6 +138,38 @@ def _finish(chosen: Provider, started: oauth_flow.Started, data: dict) -> tuple[
         return _redirect(oauth_flow.with_parameters(started.redirect_uri, code=code))
     pair = tokens.start_session(user.id, ip_address=ip_address, user_agent=user_agent, method=f"oauth:{provider}")
     return pair, 200
+
+
+# The `error` a failed sign-in sends a browser app: RFC 6749 §4.1.2.1 codes where one fits, else the service's own.
+_REDIRECT_ERRORS: tuple[tuple[type[APIError], str], ...] = (
+    (ProviderUnavailable, "temporarily_unavailable"),
+    (SignInRefused, "access_denied"),
+    (social_accounts.EmailHeldByAnotherAccount, "account_exists"),
+    (social_accounts.IdentityLinkedElsewhere, "already_linked"),
+    (social_accounts.ProviderAlreadyLinked, "already_linked"),
+    (social_accounts.EmailNotVouched, "email_not_verified"),
+    (oauth_flow.NotThisBrowser, "browser_mismatch"),
+    (oauth_flow.LinkSessionEnded, "login_required"),
+)
+# What RFC 6749 allows in error_description: printable ASCII but `"` and `\`.
+_DESCRIPTION_UNSAFE = re.compile(r"[^\x20\x21\x23-\x5b\x5d-\x7e]")
+_DESCRIPTION_MAX_LENGTH = 300
+
+
+def redirect_error(error: APIError) -> str:
+    """The `error` code a browser app is sent back with for this failure."""
+    for kind, code in _REDIRECT_ERRORS:
+        if isinstance(error, kind):
+            return code
+    return "server_error" if error.status_code >= 500 else "invalid_request"
+
+
+def _redirect_failure(redirect_uri: str, error: APIError) -> BaseResponse:
+    """302 to the sign-in's allow-listed `redirect_uri` with `error` and `error_description`, never a token."""
+    description = _DESCRIPTION_UNSAFE.sub("", error.msg)[:_DESCRIPTION_MAX_LENGTH]
+    return _redirect(
+        oauth_flow.with_parameters(redirect_uri, error=redirect_error(error), error_description=description)
+    )
 
 
 def _redirect(url: str) -> BaseResponse:
