@@ -12,23 +12,24 @@ oldest pending sign-in expires.
 from __future__ import annotations
 
 import math
-import time
 
 from movies_auth import audit, redis_keys
 from movies_auth.errors import APIError
 from movies_auth.extensions import current_settings, redis_store
 from movies_auth.request_context import client_ip
 
-# ARGV: now (ms), this sign-in's expiry (ms), the bound, the state's digest. Answers 0 (reserved) or, when full,
-# the milliseconds until the oldest place frees.
+# ARGV: the sign-in's lifetime (ms), the bound, the state's digest. Answers 0 (reserved) or, when full, the
+# milliseconds until the oldest place frees. Redis's clock, not the workers': one clock for every score.
 _RESERVE = """
-local now, expiry, bound = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local lifetime, bound = tonumber(ARGV[1]), tonumber(ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 if redis.call('ZCARD', KEYS[1]) >= bound then
   local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
   return math.max(tonumber(oldest[2]) - now, 1)
 end
-redis.call('ZADD', KEYS[1], expiry, ARGV[4])
+redis.call('ZADD', KEYS[1], now + lifetime, ARGV[3])
 local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
 redis.call('PEXPIRE', KEYS[1], math.max(tonumber(last[2]) - now, 1))
 return 0
@@ -48,10 +49,9 @@ class TooManyPendingSignIns(APIError):
 def reserve(state_digest: str, ttl_seconds: int) -> None:
     """Take a place for the sign-in whose state has this digest, for `ttl_seconds`; `TooManyPendingSignIns` when
     every place is taken."""
-    now = time.time_ns() // 1_000_000
     bound = current_settings().oauth_max_pending
     script = redis_store.client.register_script(_RESERVE)
-    waiting = int(script([redis_keys.OAUTH_PENDING], [now, now + ttl_seconds * 1000, bound, state_digest]))
+    waiting = int(script([redis_keys.OAUTH_PENDING], [ttl_seconds * 1000, bound, state_digest]))
     if waiting:
         retry_after = max(1, math.ceil(waiting / 1000))
         audit.record("social_sign_ins_full", warning=True, bound=bound, ip=client_ip(), retry_after=retry_after)
