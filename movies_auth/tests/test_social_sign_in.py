@@ -186,11 +186,11 @@ def counts(app) -> dict[str, int]:
 
 def oauth_keys(app) -> list[str]:
     """Every social sign-in key in Redis: states, one-time codes and the set of pending sign-ins."""
-    return sorted(app.extensions["redis"].keys("auth:o*"))
+    return sorted(app.extensions["redis"].scan_iter("auth:o*", count=1000))
 
 
 def state_keys(app) -> list[str]:
-    return sorted(app.extensions["redis"].keys("auth:os:*"))
+    return sorted(app.extensions["redis"].scan_iter("auth:os:*", count=1000))
 
 
 def pending(app) -> int:

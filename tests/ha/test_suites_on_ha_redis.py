@@ -1,5 +1,5 @@
-"""The token, revocation, permission-cache, rate-limit and catalogue suites, run again on a Redis Cluster and on
-Redis Sentinel: the same tests, the same answers, whatever Redis deployment REDIS_URL names."""
+"""The token, revocation, permission-cache, rate-limit, social sign-in and catalogue suites, run again on a Redis
+Cluster and on Redis Sentinel: the same tests, the same answers, whatever Redis deployment REDIS_URL names."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from conftest import REPO
 from testkit.stores import fresh_database
 
 AUTH_SUITES = ("test_tokens.py", "test_sessions.py", "test_permission_checks.py", "test_fast_path.py",
-               "test_rate_limits.py")  # fmt: skip
+               "test_rate_limits.py", "test_social_sign_in.py")  # fmt: skip
 MOVIES_SUITES = ("test_films_api.py", "test_access.py")
 
 
