@@ -18,8 +18,8 @@ log = logging.getLogger(__name__)
 
 WWW_AUTHENTICATE = "WWW-Authenticate"
 REALM = "movies_auth"
-# What RFC 6750 allows in a quoted error_description: printable ASCII but `"` and `\`.
-_CHALLENGE_UNSAFE = re.compile(r"[^\x20\x21\x23-\x5b\x5d-\x7e]")
+# What RFC 6749 and 6750 allow in an error_description: printable ASCII but `"` and `\`.
+ERROR_DESCRIPTION_UNSAFE = re.compile(r"[^\x20\x21\x23-\x5b\x5d-\x7e]")
 
 
 class APIError(Exception):
@@ -95,7 +95,7 @@ def bearer_challenge(response: Response) -> Response:
             and isinstance(body, dict)
             and ("errors" not in body)
         ):
-            reason = _CHALLENGE_UNSAFE.sub("", str(body.get("msg", "")))
+            reason = ERROR_DESCRIPTION_UNSAFE.sub("", str(body.get("msg", "")))
             parameters += ['error="invalid_token"', f'error_description="{reason}"']
         response.headers[WWW_AUTHENTICATE] = "Bearer " + ", ".join(parameters)
     return response

@@ -3,14 +3,12 @@ and the identities linked to an account."""
 
 from __future__ import annotations
 
-import re
-
 from flask import Blueprint, Response, g, redirect, request
 from flask_jwt_extended import get_jwt, verify_jwt_in_request
 from werkzeug.wrappers import Response as BaseResponse
 
 from movies_auth import metrics
-from movies_auth.errors import APIError, BadRequest, Forbidden, Unauthorized
+from movies_auth.errors import ERROR_DESCRIPTION_UNSAFE, APIError, BadRequest, Forbidden, Unauthorized
 from movies_auth.extensions import current_settings, limiter
 from movies_auth.guards import owner_required
 from movies_auth.models import SocialAccount, User
@@ -151,12 +149,10 @@ _REDIRECT_ERRORS: tuple[tuple[type[APIError], str], ...] = (
     (oauth_flow.NotThisBrowser, "browser_mismatch"),
     (oauth_flow.LinkSessionEnded, "login_required"),
 )
-# What RFC 6749 allows in error_description: printable ASCII but `"` and `\`.
-_DESCRIPTION_UNSAFE = re.compile(r"[^\x20\x21\x23-\x5b\x5d-\x7e]")
 _DESCRIPTION_MAX_LENGTH = 300
 
 
-def redirect_error(error: APIError) -> str:
+def _redirect_error(error: APIError) -> str:
     """The `error` code a browser app is sent back with for this failure."""
     for kind, code in _REDIRECT_ERRORS:
         if isinstance(error, kind):
@@ -166,9 +162,9 @@ def redirect_error(error: APIError) -> str:
 
 def _redirect_failure(redirect_uri: str, error: APIError) -> BaseResponse:
     """302 to the sign-in's allow-listed `redirect_uri` with `error` and `error_description`, never a token."""
-    description = _DESCRIPTION_UNSAFE.sub("", error.msg)[:_DESCRIPTION_MAX_LENGTH]
+    description = ERROR_DESCRIPTION_UNSAFE.sub("", error.msg)[:_DESCRIPTION_MAX_LENGTH]
     return _redirect(
-        oauth_flow.with_parameters(redirect_uri, error=redirect_error(error), error_description=description)
+        oauth_flow.with_parameters(redirect_uri, error=_redirect_error(error), error_description=description)
     )
 
 
