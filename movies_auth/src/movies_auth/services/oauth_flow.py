@@ -2,8 +2,9 @@
 the provider and the callback, and the one-time code a redirected sign-in hands the browser.
 
 Both live in Redis, so any worker serves any step; both are single use (GETDEL: of two requests carrying the same
-value at once, one gets it) and short-lived. The redirect target must be on OAUTH_REDIRECT_ALLOWLIST. A state is
-bound to the browser that started the sign-in (`oauth_binding`): the callback must come with that browser's cookie.
+value at once, one gets it) and short-lived; the states pending at once are bounded across all callers
+(`oauth_pending`). The redirect target must be on OAUTH_REDIRECT_ALLOWLIST. A state is bound to the browser that
+started the sign-in (`oauth_binding`): the callback must come with that browser's cookie.
 """
 
 from __future__ import annotations
