@@ -101,6 +101,9 @@ def measure(side: str, token: str, viewer: str, count: int, top: int, sort: str)
     from movies_auth import create_app
 
     sys.stderr = open(os.devnull, "w")
+    # gunicorn's config imports it, and logging then names the process in every record: on both sides alike.
+    import multiprocessing  # noqa: F401
+
     app = create_app(Settings(_env_file=None))
     serve = app.wsgi_app
     statuses: list[str] = []
