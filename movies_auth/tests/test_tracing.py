@@ -11,10 +11,12 @@ import pytest
 from flask import Flask
 from opentelemetry.instrumentation.redis import RedisInstrumentor
 from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+from opentelemetry.instrumentation.wsgi import OpenTelemetryMiddleware
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
+from werkzeug.test import Client
 
 from auth_support import PASSWORD, bearer, login, register
 from movies_auth import create_app, tracing
@@ -105,3 +107,44 @@ def test_without_an_endpoint_no_instrumentation_or_tracer_is_installed(settings)
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=False)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "untraced"
+
+
+def test_a_request_its_parent_did_not_sample_records_no_span_and_is_answered(traced_app, spans):
+    client = traced_app.test_client()
+    register(client, "unsampled@example.com")
+    spans.clear()
+    unsampled = TRACEPARENT[:-2] + "00"
+
+    response = login(client, "unsampled@example.com", PASSWORD, headers={"traceparent": unsampled})
+
+    response.close()
+    assert response.status_code == 200
+    assert spans.get_finished_spans() == ()  # neither the server span nor its SQL and Redis children
+
+
+def test_a_sampled_server_span_is_the_one_the_wsgi_instrumentation_makes(traced_app, spans):
+    client = traced_app.test_client()
+    register(client, "parity@example.com")
+    token = login(client, "parity@example.com").json["access_token"]
+    headers = {**bearer(token), "traceparent": TRACEPARENT, "User-Agent": "parity/1"}
+    path = "/auth/api/v1/auth_token/validation?unused=1"
+    served = traced_app.wsgi_app.wsgi_app  # inside the server spans: the request id, metrics, fast checks, Flask
+    official = OpenTelemetryMiddleware(served, tracer_provider=tracing.tracer_provider())
+
+    answers = []
+    for caller in (Client(traced_app.wsgi_app), Client(official)):
+        spans.clear()
+        answer = caller.get(path, headers=headers)
+        answer.close()
+        [server] = [span for span in spans.get_finished_spans() if span.kind is SpanKind.SERVER]
+        answers.append((answer.status_code, server))
+
+    (ours_status, ours), (theirs_status, theirs) = answers
+    assert ours_status == theirs_status == 200
+    named_here = {"http.route", tracing.REQUEST_ID_ATTRIBUTE}
+    assert {k: v for k, v in ours.attributes.items() if k not in named_here} == dict(theirs.attributes)
+    assert ours.attributes["http.route"] == "/auth/api/v1/auth_token/validation"
+    assert ours.name == "GET /auth/api/v1/auth_token/validation"
+    assert ours.parent == theirs.parent
+    assert ours.status.status_code == theirs.status.status_code
+    assert ours.instrumentation_scope.name == theirs.instrumentation_scope.name

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from flask import Flask
-from prometheus_client import Counter
+from prometheus_client import Counter, Histogram
 
 from movies_auth import metrics
 from movies_auth.request_context import route_of
@@ -34,6 +34,14 @@ def outcome(outcomes: dict[str, str | None], status: str) -> str | None:
     return "error" if status.startswith("5") else "rejected"
 
 
+class _Series(NamedTuple):
+    """The labelled children one kind of answer moves: its count, its duration, and its outcome when it has one."""
+
+    requests: Counter
+    duration: Histogram
+    outcome: Counter | None
+
+
 class RequestMetrics:
     """Observes each request into `http_requests_total` and `http_request_duration_seconds`."""
 
@@ -45,6 +53,9 @@ class RequestMetrics:
             rules["tokens.validate"]: (metrics.TOKEN_CHECKS, TOKEN_CHECK_OUTCOMES),
             rules["checks.validate"]: (metrics.PERMISSION_CHECKS, PERMISSION_CHECK_OUTCOMES),
         }
+        # Resolving labels costs more than the increments themselves; the keys are bounded, as the labels are:
+        # known methods, route templates and the statuses the app answers.
+        self._series: dict[tuple[str, str, str], _Series] = {}
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         """Serve the request, then count it under the route that answered."""
@@ -65,12 +76,24 @@ class RequestMetrics:
 
     def _observe(self, environ: WSGIEnvironment, status: str, seconds: float) -> None:
         method = environ["REQUEST_METHOD"]
-        if method not in metrics.KNOWN_METHODS:
-            method = "OTHER"
-        route = route_of(environ)
-        metrics.REQUESTS.labels(method, route, status).inc()
-        metrics.REQUEST_DURATION.labels(method, route).observe(seconds)
-        if (series := self._outcomes.get(route)) is not None:
-            counter, outcomes = series
+        key = (method if method in metrics.KNOWN_METHODS else "OTHER", route_of(environ), status)
+        series = self._series.get(key) or self._labelled(*key)
+        series.requests.inc()
+        series.duration.observe(seconds)
+        if series.outcome is not None:
+            series.outcome.inc()
+
+    def _labelled(self, method: str, route: str, status: str) -> _Series:
+        """The children for one method, route and status, resolved once."""
+        outcome_counter = None
+        if (by_status := self._outcomes.get(route)) is not None:
+            counter, outcomes = by_status
             if (label := outcome(outcomes, status)) is not None:
-                counter.labels(label).inc()
+                outcome_counter = counter.labels(label)
+        series = _Series(
+            metrics.REQUESTS.labels(method, route, status),
+            metrics.REQUEST_DURATION.labels(method, route),
+            outcome_counter,
+        )
+        self._series[(method, route, status)] = series
+        return series
