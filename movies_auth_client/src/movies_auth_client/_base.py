@@ -37,7 +37,7 @@ class ClientBase:
     `service_name`/`service_secret`: this service's account (`flask services create`); without them
     movies_auth answers no permission check. `timeout`/`connect_timeout`: seconds for checks and key
     fetches; `service_token_timeout`: for the token request. `answer_ttl`: seconds an answer is reused.
-    `refresh_ahead` (async client): in an answer's last seconds, one check renews it in the background while
+    `refresh_ahead` (async client): in an answer's last seconds (at most a fifth of its life), one check renews it in the background while
     it is still served; its expiry stays, so no change is seen later. `failure_threshold` failures in a
     row open the breaker for `cooldown` seconds. `verify_locally`:
     check signatures and expiry against the JWKS before asking. `observer`: see `movies_auth_client.observer`.

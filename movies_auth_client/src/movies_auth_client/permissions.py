@@ -85,13 +85,14 @@ class _Answer:
 class AnswerCache:
     """Answers to (token, condition) for a few seconds; a grant never outlives the token's own expiry.
 
-    `refresh_ahead`: in the last seconds of an answer's life (at most half of it) a check may refresh it
+    `refresh_ahead`: in the last seconds of an answer's life (at most a fifth of it) a check may refresh it
     while the answer is still served; the answer's expiry stays what it was, so nothing is seen later.
     """
 
     def __init__(self, ttl: float, refresh_ahead: float = 0.0, clock: Callable[[], float] = time.monotonic) -> None:
         self._ttl = ttl
-        self._refresh_window = min(refresh_ahead, ttl / 2)
+        # A short TTL keeps most of its life free of refreshes: answers are reused, not asked again at once.
+        self._refresh_window = min(refresh_ahead, ttl / 5)
         self._clock = clock
         self._lock = threading.Lock()
         self._answers: TLRUCache[tuple[str, str], _Answer] = TLRUCache(
