@@ -37,9 +37,9 @@ class ClientBase:
     `service_name`/`service_secret`: this service's account (`flask services create`); without them
     movies_auth answers no permission check. `timeout`/`connect_timeout`: seconds for checks and key
     fetches; `service_token_timeout`: for the token request. `answer_ttl`: seconds an answer is reused.
-    `refresh_ahead` (async client): in an answer's last seconds (at most a fifth of its life), one check renews it in the background while
-    it is still served; its expiry stays, so no change is seen later. `failure_threshold` failures in a
-    row open the breaker for `cooldown` seconds. `verify_locally`:
+    `refresh_ahead` (async client): in an answer's last seconds (at most a fifth of its life), one check
+    renews it in the background while it is still served; its expiry stays, so no change is seen later.
+    `failure_threshold` failures in a row open the breaker for `cooldown` seconds. `verify_locally`:
     check signatures and expiry against the JWKS before asking. `observer`: see `movies_auth_client.observer`.
     """
 
@@ -120,15 +120,16 @@ class ClientBase:
         self._record(Call.PERMISSION_CHECK, Outcome.OK, started)
         return verdict.reading is Reading.GRANTED
 
-    def _cached(self, token: str, condition: str) -> bool | None:
+    def _cached(self, token: str, condition: str) -> tuple[bool | None, bool]:
+        """The cached answer (None: none) and whether it is due for a refresh; InvalidToken for a refused token."""
         try:
-            answer = self._answers.get(token, condition)
+            answer, refresh_due = self._answers.lookup(token, condition)
         except InvalidToken:
             self._record(Call.PERMISSION_CHECK, Outcome.CACHED, 0.0)
             raise
         if answer is not None:
             self._record(Call.PERMISSION_CHECK, Outcome.CACHED, 0.0)
-        return answer
+        return answer, refresh_due
 
     def _keys_fetched(self, response: httpx.Response, started: float) -> None:
         """Take a JWKS response; a failure keeps the keys already known."""

@@ -112,8 +112,9 @@ class AsyncAuthClient(ClientBase):
         """
         checked(token)
         text = condition_text(condition)
-        if (answer := self._cached(token, text)) is not None:
-            if self._answers.refresh_due(token, text):
+        answer, refresh_due = self._cached(token, text)
+        if answer is not None:
+            if refresh_due:
                 self._shared_check(token, text, request_id)
             return answer
         if not self._answers.enabled:

@@ -104,25 +104,18 @@ class AnswerCache:
         """Whether answers are kept at all (a TTL of 0: every check asks movies_auth)."""
         return self._ttl > 0
 
-    def get(self, token: str, condition: str) -> bool | None:
-        """The cached answer (raising InvalidToken for a refused token), or None when there is none."""
+    def lookup(self, token: str, condition: str) -> tuple[bool | None, bool]:
+        """The cached answer (None: none; InvalidToken for a refused token), and whether it is in its refresh
+        window: still served, but worth asking again."""
         if self._ttl <= 0:
-            return None
+            return None, False
         with self._lock:
             answer = self._answers.get((token, condition))
         if answer is None:
-            return None
+            return None, False
         if answer.granted is None:
             raise InvalidToken(answer.detail)
-        return answer.granted
-
-    def refresh_due(self, token: str, condition: str) -> bool:
-        """Whether the answer held is in its refresh window: still served, but worth asking again."""
-        if self._refresh_window <= 0:
-            return False
-        with self._lock:
-            answer = self._answers.get((token, condition))
-            return answer is not None and self._clock() >= answer.refresh_from
+        return answer.granted, self._clock() >= answer.refresh_from
 
     def put(self, token: str, condition: str, verdict: Verdict, claims: dict[str, Any]) -> None:
         """Keep a verdict of GRANTED, DENIED or INVALID_TOKEN for the answer TTL."""
