@@ -1,5 +1,6 @@
 """gunicorn settings for movies_async_api: `gunicorn -c gunicorn.conf.py movies_async_api.main:app`."""
 
+import gc
 import glob
 import multiprocessing
 import os
@@ -41,6 +42,13 @@ if os.environ.get("LOG_FORMAT", "").lower() == "json":
         "root": {"level": "INFO", "handlers": ["stderr"]},
         "loggers": {"gunicorn.error": {"level": "INFO", "handlers": ["stderr"], "propagate": False}},
     }
+
+
+def post_worker_init(_worker):
+    """The app is loaded: keep what loading it made out of the garbage collector's full passes."""
+    # A full pass walks every tracked object, some 130 000 once the app is imported: tens of milliseconds in
+    # which the worker answers nobody, a spike in the p99 of every row. Those objects live as long as the worker.
+    gc.freeze()
 
 
 def child_exit(_server, worker):

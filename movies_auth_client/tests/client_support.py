@@ -164,6 +164,13 @@ class AsyncDriver:
     def has_permission(self, *args: Any, **kwargs: Any) -> bool:
         return self._run(self.client.has_permission(*args, **kwargs))
 
+    def at_once(self, count: int, *args: Any) -> list[bool]:
+        """`count` `has_permission(*args)` started together on the client's loop, as concurrent requests are."""
+        return self._run(self._together(count, args))
+
+    async def _together(self, count: int, args: tuple[Any, ...]) -> list[bool]:
+        return list(await asyncio.gather(*(self.client.has_permission(*args) for _ in range(count))))
+
     def verify_token(self, token: str) -> dict:
         return self._run(self.client.verify_token(token))
 

@@ -25,6 +25,8 @@ DEFAULT_CONNECT_TIMEOUT = 0.25
 # The token request verifies the secret on movies_auth's side and may queue behind other work there.
 DEFAULT_SERVICE_TOKEN_TIMEOUT = 5.0
 DEFAULT_ANSWER_TTL = 5.0
+# The async client's refresh window: under steady traffic an answer is renewed before it expires.
+DEFAULT_REFRESH_AHEAD = 1.0
 DEFAULT_FAILURE_THRESHOLD = 3
 DEFAULT_COOLDOWN = 5.0
 
@@ -35,6 +37,8 @@ class ClientBase:
     `service_name`/`service_secret`: this service's account (`flask services create`); without them
     movies_auth answers no permission check. `timeout`/`connect_timeout`: seconds for checks and key
     fetches; `service_token_timeout`: for the token request. `answer_ttl`: seconds an answer is reused.
+    `refresh_ahead` (async client): in an answer's last seconds (at most a fifth of its life), one check
+    renews it in the background while it is still served; its expiry stays, so no change is seen later.
     `failure_threshold` failures in a row open the breaker for `cooldown` seconds. `verify_locally`:
     check signatures and expiry against the JWKS before asking. `observer`: see `movies_auth_client.observer`.
     """
@@ -49,6 +53,7 @@ class ClientBase:
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
         service_token_timeout: float = DEFAULT_SERVICE_TOKEN_TIMEOUT,
         answer_ttl: float = DEFAULT_ANSWER_TTL,
+        refresh_ahead: float = 0.0,
         failure_threshold: int = DEFAULT_FAILURE_THRESHOLD,
         cooldown: float = DEFAULT_COOLDOWN,
         verify_locally: bool = True,
@@ -63,7 +68,7 @@ class ClientBase:
         self._token_timeout = httpx.Timeout(service_token_timeout, connect=min(connect_timeout, service_token_timeout))
         self._service_token_wait = service_token_timeout
         self._keys = KeySet() if verify_locally else None
-        self._answers = AnswerCache(answer_ttl)
+        self._answers = AnswerCache(answer_ttl, refresh_ahead)
         self._service = ServiceTokenState(service_name, service_secret) if service_name and service_secret else None
 
     def _claims_without_keys(self, token: str) -> dict[str, Any]:
@@ -115,15 +120,16 @@ class ClientBase:
         self._record(Call.PERMISSION_CHECK, Outcome.OK, started)
         return verdict.reading is Reading.GRANTED
 
-    def _cached(self, token: str, condition: str) -> bool | None:
+    def _cached(self, token: str, condition: str) -> tuple[bool | None, bool]:
+        """The cached answer (None: none) and whether it is due for a refresh; InvalidToken for a refused token."""
         try:
-            answer = self._answers.get(token, condition)
+            answer, refresh_due = self._answers.lookup(token, condition)
         except InvalidToken:
             self._record(Call.PERMISSION_CHECK, Outcome.CACHED, 0.0)
             raise
         if answer is not None:
             self._record(Call.PERMISSION_CHECK, Outcome.CACHED, 0.0)
-        return answer
+        return answer, refresh_due
 
     def _keys_fetched(self, response: httpx.Response, started: float) -> None:
         """Take a JWKS response; a failure keeps the keys already known."""

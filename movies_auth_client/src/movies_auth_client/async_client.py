@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, NamedTuple, Self
 
 import httpx
 
-from movies_auth_client._base import ClientBase
+from movies_auth_client._base import DEFAULT_REFRESH_AHEAD, ClientBase
 from movies_auth_client.contract import check_path
 from movies_auth_client.errors import AuthUnavailable, InvalidToken, ServiceTokenUnavailable
 from movies_auth_client.keys import JWKS_PATH, key_id
@@ -22,6 +23,11 @@ from movies_auth_client.tokens import checked, subject
 logger = logging.getLogger("movies_auth_client")
 
 
+class _Check(NamedTuple):
+    task: asyncio.Task[bool]
+    created_now: bool
+
+
 class AsyncAuthClient(ClientBase):
     """Verify user tokens, hold this service's token, and check permissions at movies_auth (asyncio).
 
@@ -30,6 +36,7 @@ class AsyncAuthClient(ClientBase):
     """
 
     def __init__(self, base_url: str, *, http: httpx.AsyncClient | None = None, **settings: Any) -> None:
+        settings.setdefault("refresh_ahead", DEFAULT_REFRESH_AHEAD)
         super().__init__(base_url, **settings)
         self._http = http or httpx.AsyncClient(
             base_url=self.base_url,
@@ -40,6 +47,7 @@ class AsyncAuthClient(ClientBase):
         self._token_lost = asyncio.Event()
         self._first_try_done = asyncio.Event()
         self._fetch_lock = asyncio.Lock()
+        self._checks: dict[tuple[str, str], asyncio.Task[bool]] = {}
 
     async def __aenter__(self) -> Self:
         await self.start()
@@ -73,7 +81,11 @@ class AsyncAuthClient(ClientBase):
         return True
 
     async def aclose(self) -> None:
-        """Stop the background renewal and close the pooled connections."""
+        """Stop the background renewal and the checks in flight, and close the pooled connections."""
+        checks = list(self._checks.values())
+        for check in checks:
+            check.cancel()
+        await asyncio.gather(*checks, return_exceptions=True)
         if self._renewal is not None:
             self._renewal.cancel()
             await asyncio.gather(self._renewal, return_exceptions=True)
@@ -95,12 +107,44 @@ class AsyncAuthClient(ClientBase):
         """Whether the user of `token` satisfies `condition` (a permission name or an any/all tree).
 
         Raises InvalidToken when movies_auth (or the local check) refuses the token, AuthUnavailable
-        when movies_auth cannot answer; `request_id` is passed on as `X-Request-Id`.
+        when movies_auth cannot answer; `request_id` is passed on as `X-Request-Id`. With an answer
+        cache, checks of one token and condition at once share one call (with the first one's request id).
         """
         checked(token)
         text = condition_text(condition)
-        if (answer := self._cached(token, text)) is not None:
+        answer, refresh_due = self._cached(token, text)
+        if answer is not None:
+            if refresh_due:
+                self._shared_check(token, text, request_id)
             return answer
+        if not self._answers.enabled:
+            return await self._check(token, text, request_id)  # asked for every check: nothing is shared
+        check = self._shared_check(token, text, request_id)
+        if not check.created_now:
+            self._record(Call.PERMISSION_CHECK, Outcome.SHARED, 0.0)
+        # Shielded: a caller that goes away leaves the check to finish for the others (and the breaker).
+        return await asyncio.shield(check.task)
+
+    def _shared_check(self, token: str, condition: str, request_id: str | None) -> _Check:
+        """The check of (token, condition) in flight, or a new one: one call however many callers ask."""
+        key = (token, condition)
+        task = self._checks.get(key)
+        if task is not None:
+            return _Check(task, created_now=False)
+        task = asyncio.create_task(self._check(token, condition, request_id), name="movies_auth permission check")
+        self._checks[key] = task
+        task.add_done_callback(functools.partial(self._check_done, key))
+        return _Check(task, created_now=True)
+
+    def _check_done(self, key: tuple[str, str], task: asyncio.Task[bool]) -> None:
+        if self._checks.get(key) is task:
+            del self._checks[key]
+        if not task.cancelled():
+            # Retrieved here, so that a refresh nobody waits for fails quietly: the observer has counted it.
+            task.exception()
+
+    async def _check(self, token: str, text: str, request_id: str | None) -> bool:
+        """Ask movies_auth, verifying the token locally first; the answer is cached."""
         claims = await self._local_claims(token)
         if claims is None:
             claims = self._claims_without_keys(token)
@@ -124,7 +168,7 @@ class AsyncAuthClient(ClientBase):
         except httpx.HTTPError as error:
             raise self._failed(Call.PERMISSION_CHECK, error, started) from None
         except BaseException:
-            # Cancelled mid-call: count it, so a probe never leaves the breaker half-open for good.
+            # Cancelled mid-call (the client closing): count it, so a probe never leaves the breaker half-open.
             self.breaker.failed()
             raise
         return self._settle(read(response), token, text, claims, started)

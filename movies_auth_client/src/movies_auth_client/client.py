@@ -111,7 +111,8 @@ class AuthClient(ClientBase):
         """
         checked(token)
         text = condition_text(condition)
-        if (answer := self._cached(token, text)) is not None:
+        answer, _refresh_due = self._cached(token, text)  # the sync client does not refresh ahead
+        if answer is not None:
             return answer
         claims = self._local_claims(token)
         if claims is None:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 import jwt
+from cachetools import TLRUCache
 
 from movies_auth_client.errors import InvalidToken
 
@@ -21,6 +22,9 @@ JWKS_PATH = "/auth/.well-known/jwks.json"
 REFETCH_INTERVAL = 300.0
 # Between fetches however many tokens name an unknown key: a flood of forged `kid`s costs one fetch.
 MIN_REFETCH_GAP = 10.0
+# Tokens whose signature has been checked, each kept until its own expiry: a caller's every request carries
+# the same token, and checking an RS256 signature again costs more than the rest of a cached answer.
+MAX_VERIFIED_TOKENS = 10_000
 
 
 class KeySet:
@@ -32,6 +36,12 @@ class KeySet:
         self._keys: dict[str, jwt.PyJWK] = {}
         self._fetched_at: float | None = None
         self._tried_at = self._unknown_kid_fetched_at = -MIN_REFETCH_GAP
+        # Bumped by every replacement, so a check against keys replaced meanwhile is not kept.
+        self._generation = 0
+        # On the wall clock, as the tokens' `exp` is.
+        self._verified: TLRUCache[str, dict[str, Any]] = TLRUCache(
+            maxsize=MAX_VERIFIED_TOKENS, ttu=lambda _token, claims, _now: claims["exp"], timer=time.time
+        )
 
     def fetch_due(self, kid: str | None = None) -> bool:
         """Whether to fetch now (and, if so, claim the fetch): never fetched, stale, or a new `kid` named.
@@ -63,17 +73,33 @@ class KeySet:
         with self._lock:
             self._keys = {key.key_id: key for key in keys if key.key_id}
             self._fetched_at = self._clock()
+            self._generation += 1
+            self._verified.clear()  # checked against keys that may be gone or changed
 
     def decode(self, token: str, kid: str | None) -> dict[str, Any] | None:
         """The verified claims of a token naming `kid`; None when no keys are known to check with.
 
-        Once keys are known, a token naming none of them is refused here, without a call.
+        Once keys are known, a token naming none of them is refused here, without a call. A token verified
+        once is not verified again until it expires or the keys change.
         """
-        key = self._keys.get(kid) if kid is not None else None
+        with self._lock:
+            key = self._keys.get(kid) if kid is not None else None
+            any_keys = bool(self._keys)
+            claims = self._verified.get(token) if key is not None else None
+            generation = self._generation
         if key is None:
-            if self._keys:
+            if any_keys:
                 raise InvalidToken("Signature verification failed")
             return None
+        if claims is None:
+            claims = self._verify(token, key)
+            with self._lock:
+                if generation == self._generation and isinstance(claims["exp"], int | float):
+                    self._verified[token] = claims
+        return dict(claims)  # a copy: a caller may change what it is given
+
+    @staticmethod
+    def _verify(token: str, key: jwt.PyJWK) -> dict[str, Any]:
         try:
             return jwt.decode(token, key.key, algorithms=[key.algorithm_name], options={"require": ["exp", "sub"]})
         except jwt.ExpiredSignatureError:

@@ -28,6 +28,7 @@ class Outcome(enum.StrEnum):
     UNUSABLE = "unusable"  # an answer that is no answer (a 4xx we do not expect, a body of the wrong shape)
     SHORT_CIRCUITED = "short_circuited"  # the breaker was open: nothing was sent
     CACHED = "cached"  # answered from the short answer cache: nothing was sent
+    SHARED = "shared"  # answered by the same check another caller had in flight: nothing more was sent
 
 
 class BreakerState(enum.StrEnum):
@@ -42,7 +43,7 @@ class Observer(Protocol):
     """What the library reports; every method is optional in spirit: `NullObserver` does nothing."""
 
     def call_finished(self, call: Call, outcome: Outcome, seconds: float) -> None:
-        """A call to movies_auth ended (or was not made: `SHORT_CIRCUITED`, `CACHED`, with 0 seconds)."""
+        """A call to movies_auth ended (or was not made: `SHORT_CIRCUITED`, `CACHED`, `SHARED`, with 0 seconds)."""
 
     def token_verified(self, outcome: Outcome) -> None:
         """A token was checked locally against the key set: `OK` or `INVALID_TOKEN`."""

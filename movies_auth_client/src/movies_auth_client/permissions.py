@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import json
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -78,30 +79,43 @@ class _Answer:
     granted: bool | None  # None: the token was refused, with `detail`
     detail: str
     expires_at: float
+    refresh_from: float  # from then on a check may refresh it ahead of its expiry (inf: never)
 
 
 class AnswerCache:
-    """Answers to (token, condition) for a few seconds; a grant never outlives the token's own expiry."""
+    """Answers to (token, condition) for a few seconds; a grant never outlives the token's own expiry.
 
-    def __init__(self, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
+    `refresh_ahead`: in the last seconds of an answer's life (at most a fifth of it) a check may refresh it
+    while the answer is still served; the answer's expiry stays what it was, so nothing is seen later.
+    """
+
+    def __init__(self, ttl: float, refresh_ahead: float = 0.0, clock: Callable[[], float] = time.monotonic) -> None:
         self._ttl = ttl
+        # A short TTL keeps most of its life free of refreshes: answers are reused, not asked again at once.
+        self._refresh_window = min(refresh_ahead, ttl / 5)
         self._clock = clock
         self._lock = threading.Lock()
         self._answers: TLRUCache[tuple[str, str], _Answer] = TLRUCache(
             maxsize=MAX_CACHED_ANSWERS, ttu=lambda _key, answer, _now: answer.expires_at, timer=clock
         )
 
-    def get(self, token: str, condition: str) -> bool | None:
-        """The cached answer (raising InvalidToken for a refused token), or None when there is none."""
+    @property
+    def enabled(self) -> bool:
+        """Whether answers are kept at all (a TTL of 0: every check asks movies_auth)."""
+        return self._ttl > 0
+
+    def lookup(self, token: str, condition: str) -> tuple[bool | None, bool]:
+        """The cached answer (None: none; InvalidToken for a refused token), and whether it is in its refresh
+        window: still served, but worth asking again."""
         if self._ttl <= 0:
-            return None
+            return None, False
         with self._lock:
             answer = self._answers.get((token, condition))
         if answer is None:
-            return None
+            return None, False
         if answer.granted is None:
             raise InvalidToken(answer.detail)
-        return answer.granted
+        return answer.granted, self._clock() >= answer.refresh_from
 
     def put(self, token: str, condition: str, verdict: Verdict, claims: dict[str, Any]) -> None:
         """Keep a verdict of GRANTED, DENIED or INVALID_TOKEN for the answer TTL."""
@@ -112,5 +126,9 @@ class AnswerCache:
         if ttl <= 0:
             return
         granted = None if verdict.reading is Reading.INVALID_TOKEN else verdict.reading is Reading.GRANTED
+        expires_at = self._clock() + ttl
+        # A refused token stays refused, and a grant cut short by the token's expiry would come back no longer.
+        refreshable = granted is not None and ttl >= self._ttl
+        refresh_from = expires_at - self._refresh_window if refreshable else math.inf
         with self._lock:
-            self._answers[(token, condition)] = _Answer(granted, verdict.detail, self._clock() + ttl)
+            self._answers[(token, condition)] = _Answer(granted, verdict.detail, expires_at, refresh_from)
