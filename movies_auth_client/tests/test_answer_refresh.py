@@ -9,7 +9,7 @@ import time
 import pytest
 
 from client_support import AsyncDriver, RecordingObserver
-from movies_auth_client import Call, InvalidToken, Outcome
+from movies_auth_client import AuthClient, Call, InvalidToken, Outcome
 
 
 @pytest.fixture
@@ -79,9 +79,22 @@ def test_callers_that_share_a_refused_token_are_each_refused(async_client, auth)
     assert async_client.observer.count(Call.PERMISSION_CHECK, Outcome.INVALID_TOKEN) == 1
 
 
-def test_a_revocation_is_seen_within_the_answer_ttl_while_answers_are_renewed(make_client, auth):
+def test_the_sync_client_refuses_refresh_ahead_it_cannot_do(auth):
+    with pytest.raises(TypeError, match="does not refresh answers ahead"):
+        AuthClient(auth.url, **auth.account, refresh_ahead=1)
+
+
+def test_a_revocation_is_seen_within_the_answer_ttl_while_answers_are_renewed(auth):
     ttl = 3.0
-    client = make_client(**auth.account, answer_ttl=ttl, refresh_ahead=1)
+    client = AsyncDriver(auth.url, **auth.account, answer_ttl=ttl, refresh_ahead=1)
+    client.start()
+    try:
+        _revocation_is_seen_within(ttl, client, auth)
+    finally:
+        client.close()
+
+
+def _revocation_is_seen_within(ttl: float, client: AsyncDriver, auth) -> None:
     _, token = auth.user(role="subscriber")
     started = time.monotonic()
     while time.monotonic() < started + 2.7:  # a renewal is made in the last 0.6 s, just before the revocation

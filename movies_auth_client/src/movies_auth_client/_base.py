@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 
@@ -43,6 +43,9 @@ class ClientBase:
     check signatures and expiry against the JWKS before asking. `observer`: see `movies_auth_client.observer`.
     """
 
+    # Renewing an answer in the background needs an event loop: the sync client has no background checks.
+    refreshes_ahead: ClassVar[bool] = False
+
     def __init__(
         self,
         base_url: str,
@@ -61,6 +64,8 @@ class ClientBase:
     ) -> None:
         if (service_name is None) != (service_secret is None):
             raise ValueError("service_name and service_secret go together")
+        if refresh_ahead and not self.refreshes_ahead:
+            raise TypeError(f"{type(self).__name__} does not refresh answers ahead; refresh_ahead is AsyncAuthClient's")
         self.base_url = base_url.rstrip("/")
         self.observer: Observer = observer or NullObserver()
         self.breaker = CircuitBreaker(failure_threshold, cooldown, observer=self.observer)

@@ -35,6 +35,8 @@ class AsyncAuthClient(ClientBase):
     service's life (a FastAPI lifespan). Settings: see `ClientBase`.
     """
 
+    refreshes_ahead = True
+
     def __init__(self, base_url: str, *, http: httpx.AsyncClient | None = None, **settings: Any) -> None:
         settings.setdefault("refresh_ahead", DEFAULT_REFRESH_AHEAD)
         super().__init__(base_url, **settings)

@@ -111,7 +111,7 @@ class AuthClient(ClientBase):
         """
         checked(token)
         text = condition_text(condition)
-        answer, _refresh_due = self._cached(token, text)  # the sync client does not refresh ahead
+        answer, _refresh_due = self._cached(token, text)  # never due: refresh_ahead is refused here
         if answer is not None:
             return answer
         claims = self._local_claims(token)
