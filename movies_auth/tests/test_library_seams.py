@@ -38,6 +38,8 @@ def _resolve(where: str) -> object:
     held: object = importlib.import_module(module_name)
     for part in qualname.split("."):
         held = inspect.getattr_static(held, part)
+    if isinstance(held, classmethod | staticmethod):
+        return held.__func__
     return held.fget if isinstance(held, property) else held
 
 

@@ -32,6 +32,7 @@ JWT_EXTENDED: Final = ("Flask-JWT-Extended", "4.7.4")
 LIMITER: Final = ("Flask-Limiter", "4.1.1")
 FLASK: Final = ("Flask", "3.1.3")
 REDIS: Final = ("redis", "8.1.0")
+OTEL_INSTRUMENTATION: Final = ("opentelemetry-instrumentation", "0.66b1")
 PYTHON: Final = ("Python", "3.11")
 
 SEAMS: Final[tuple[Seam, ...]] = (
@@ -125,6 +126,31 @@ SEAMS: Final[tuple[Seam, ...]] = (
         where="redis.connection:AbstractConnection.connect_check_health",
         used_by="movies_auth.client_cache",
         why="the tracking connections' sockets, polled at once: can_read(0) costs three system calls each",
+    ),
+    Seam(
+        *OTEL_INSTRUMENTATION,
+        name="_get_opentelemetry_stability_opt_in_mode",
+        where="opentelemetry.instrumentation._semconv:"
+        "_OpenTelemetrySemanticConventionStability._get_opentelemetry_stability_opt_in_mode",
+        used_by="movies_auth.server_spans",
+        why="the semantic conventions OTEL_SEMCONV_STABILITY_OPT_IN asks for, read as the WSGI middleware reads them",
+        signature="(cls, signal_type: '_OpenTelemetryStabilitySignalType') -> '_StabilityMode'",
+    ),
+    Seam(
+        *OTEL_INSTRUMENTATION,
+        name="_initialize",
+        where="opentelemetry.instrumentation._semconv:_OpenTelemetrySemanticConventionStability._initialize",
+        used_by="movies_auth.server_spans",
+        why="reads OTEL_SEMCONV_STABILITY_OPT_IN once, before the mode is asked for",
+        signature="(cls)",
+    ),
+    Seam(
+        *OTEL_INSTRUMENTATION,
+        name="_report_new",
+        where="opentelemetry.instrumentation._semconv:_report_new",
+        used_by="movies_auth.server_spans",
+        why="whether the new semantic conventions are reported: the error.type attribute of a failed request",
+        signature="(mode: '_StabilityMode')",
     ),
     Seam(
         *PYTHON,

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from opentelemetry import context, trace
 from opentelemetry.context import Context
-from opentelemetry.instrumentation._semconv import (  # the semantic-convention switch its middleware reads
+from opentelemetry.instrumentation._semconv import (  # private: named in movies_auth.library_seams
     _OpenTelemetrySemanticConventionStability,
     _OpenTelemetryStabilitySignalType,
     _report_new,
