@@ -13,13 +13,13 @@ import re
 import uuid
 
 import pytest
+from movies_auth.observability import logging_setup as auth_logging
+from movies_auth.web import guards
+from movies_auth.web import request_context as auth_context
 
 from deployment import REPO, Platform
 from movies_async_api import logging_setup as movies_logging
 from movies_async_api import request_context as movies_context
-from movies_auth import guards
-from movies_auth import logging_setup as auth_logging
-from movies_auth import request_context as auth_context
 from movies_auth_client import contract
 
 SERVICES = {"movies_auth": "/auth", "movies_async_api": "/api"}
@@ -51,7 +51,7 @@ def _source(path: str, package: str) -> str:
 
 @pytest.mark.unit
 def test_the_request_id_span_processor_is_one_copy() -> None:
-    assert _source("movies_auth/src/movies_auth/request_id_spans.py", "movies_auth") == _source(
+    assert _source("movies_auth/src/movies_auth/observability/request_id_spans.py", "movies_auth") == _source(
         "movies_async_api/src/movies_async_api/request_id_spans.py", "movies_async_api"
     )
 

@@ -9,10 +9,11 @@ import pytest
 from flask import Flask
 
 from auth_support import API, Account, bearer, combined_permissions, give, make_role
-from movies_auth import create_app, redis_keys
-from movies_auth.conditions import all_of, any_of
-from movies_auth.guards import permissions_required
-from movies_auth.services import access, accounts, grants, permissions, roles
+from movies_auth import create_app
+from movies_auth.domain import access, accounts, grants, permissions, roles
+from movies_auth.domain.conditions import all_of, any_of
+from movies_auth.stores import redis_keys
+from movies_auth.web.guards import permissions_required
 
 
 def combined_path(user_id: str) -> str:

@@ -13,11 +13,11 @@ from flask.cli import AppGroup
 from marshmallow import Schema, ValidationError
 from tabulate import tabulate
 
-from movies_auth import embedded_redis
-from movies_auth.errors import APIError, NotFound
+from movies_auth.domain import accounts
+from movies_auth.domain.errors import APIError, NotFound
 from movies_auth.extensions import redis_store
 from movies_auth.models import User
-from movies_auth.services import accounts
+from movies_auth.stores import embedded_redis
 
 PRIVATE_REDIS_NOTE = (
     "Note: REDIS_URL is unset and no running server shares its embedded Redis, so what this command "

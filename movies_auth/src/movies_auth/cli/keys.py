@@ -6,7 +6,7 @@ import click
 from marshmallow import Schema, fields
 
 from movies_auth.cli.common import AdminGroup, confirm, json_option, print_items, print_json, yes_option
-from movies_auth.services import keys
+from movies_auth.domain import keys
 
 keys_group = AdminGroup("keys", help="List, rotate and retire the keys tokens are signed with.")
 

@@ -7,8 +7,8 @@ import os
 import click
 
 from movies_auth.cli.common import AdminGroup, confirm, json_option, print_items, reaches_running_servers, yes_option
-from movies_auth.schemas import ServiceAccountSchema
-from movies_auth.services import service_accounts
+from movies_auth.domain import service_accounts
+from movies_auth.web.schemas import ServiceAccountSchema
 
 services_group = AdminGroup("services", help="Register services, rotate their secrets, delete them.")
 

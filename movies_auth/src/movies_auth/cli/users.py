@@ -16,10 +16,7 @@ from movies_auth.cli.common import (
     reaches_running_servers,
     yes_option,
 )
-from movies_auth.extensions import current_settings
-from movies_auth.models import User
-from movies_auth.schemas import PermissionSchema, RoleSchema, SessionSchema, SocialAccountSchema, UserSchema
-from movies_auth.services import (
+from movies_auth.domain import (
     access,
     accounts,
     grants,
@@ -30,6 +27,9 @@ from movies_auth.services import (
     social_accounts,
     tokens,
 )
+from movies_auth.extensions import current_settings
+from movies_auth.models import User
+from movies_auth.web.schemas import PermissionSchema, RoleSchema, SessionSchema, SocialAccountSchema, UserSchema
 
 users_group = AdminGroup(
     "users", help="Find users, manage their roles and permissions, list and end their sessions, delete them."
