@@ -30,12 +30,12 @@ from movies_auth.web.views import (
     grants,
     health,
     index,
-    keys,
     metrics,
     oauth,
     permissions,
     roles,
     sessions,
+    signing_keys,
     users,
 )
 from movies_auth.web.views import tokens as token_views
@@ -111,7 +111,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         permissions.bp,
         roles.bp,
     )
-    for blueprint in (*blueprints, grants.bp, keys.bp, health.bp, index.bp, metrics.bp):
+    for blueprint in (*blueprints, grants.bp, signing_keys.bp, health.bp, index.bp, metrics.bp):
         app.register_blueprint(blueprint)
     apidocs.init_app(app)
     register_commands(app)

@@ -11,12 +11,12 @@ from movies_auth_client import AuthUnavailable, InvalidToken
 from pydantic import BaseModel, TypeAdapter
 
 from movies_async_api import metrics, redis_keys
-from movies_async_api.access import ANONYMOUS, DEGRADED, PRO_PERMISSION, Access, Caller
 from movies_async_api.local_answers import answer_key
 from movies_async_api.request_context import current_request_id, mark_auth_degraded
 from movies_async_api.services.films import FilmService
 from movies_async_api.services.genres import GenreService
 from movies_async_api.services.persons import PersonService
+from movies_async_api.visibility import ANONYMOUS, DEGRADED, PRO_PERMISSION, Access, Caller
 
 _bearer = HTTPBearer(
     auto_error=False,

@@ -17,10 +17,10 @@ from movies_auth.cli.common import (
     yes_option,
 )
 from movies_auth.domain import (
-    access,
     accounts,
     grants,
     login_history,
+    permission_cache,
     permissions,
     roles,
     sessions,
@@ -48,7 +48,7 @@ class UserDetailsSchema(UserListingSchema):
     social_accounts = fields.Method("_social_accounts")
 
     def _combined(self, user: User) -> list[str]:
-        return sorted(access.permission_names(user.id))
+        return sorted(permission_cache.permission_names(user.id))
 
     def _has_password(self, user: User) -> bool:
         return user.password_hash is not None

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from movies_auth.domain import access, audit, breached_passwords, login_history, outbox, tokens
+from movies_auth.domain import audit, breached_passwords, login_history, outbox, permission_cache, tokens
 from movies_auth.domain.errors import BadRequest, Conflict, NotFound
 from movies_auth.domain.passwords import passwords
 from movies_auth.domain.superusers import keeping_a_superuser
@@ -113,7 +113,7 @@ def delete_user(user: User) -> None:
     # Tokens die before the commit: should the commit fail, the account stays but none of its tokens live on.
     tokens.revoke_all_sessions(user_id)
     db.session.commit()
-    access.user_grants_changed(user_id)
+    permission_cache.user_grants_changed(user_id)
     audit.record("user_deleted", warning=True, user_id=user_id)
 
 
@@ -127,7 +127,7 @@ def search(
     if role:
         query = query.where(User.roles.any(Role.name == role))
     if permission:
-        query = query.where(User.id.in_(access.holders_of(permission)))
+        query = query.where(User.id.in_(permission_cache.holders_of(permission)))
     page = query.options(selectinload(User.roles)).order_by(User.email).limit(limit).offset(offset)
 
     def read(session: Session) -> tuple[list[User], int]:

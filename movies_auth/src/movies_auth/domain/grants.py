@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import ColumnElement, Table, delete
 
-from movies_auth.domain import access, audit
+from movies_auth.domain import audit, permission_cache
 from movies_auth.domain.errors import NotFound
 from movies_auth.domain.superusers import keeping_a_superuser
 from movies_auth.extensions import db
@@ -48,7 +48,7 @@ def revoke_permission(user: User, permission: Permission) -> None:
 def _grant(user: User, table: Table, **grant: object) -> bool:
     granted = insert_unless_present(table, user_id=user.id, **grant)
     db.session.commit()
-    access.user_grants_changed(user.id)
+    permission_cache.user_grants_changed(user.id)
     return granted
 
 
@@ -57,4 +57,4 @@ def _revoke(user: User, table: Table, grant: ColumnElement[bool], missing: str) 
         if not db.session.execute(delete(table).where(table.c.user_id == user.id, grant)).rowcount:
             raise NotFound(missing)
     db.session.commit()
-    access.user_grants_changed(user.id)
+    permission_cache.user_grants_changed(user.id)

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from movies_auth.domain import access, audit
+from movies_auth.domain import audit, permission_cache
 from movies_auth.domain.built_ins import DEFAULT_PERMISSIONS, DEFAULT_ROLES, SUPERUSER_ROLE
 from movies_auth.domain.errors import Conflict, NotFound
 from movies_auth.extensions import db
@@ -53,7 +53,7 @@ def create_permission(name: str, description: str = "") -> Permission:
     permission = Permission(name=name, description=description)
     db.session.add(permission)
     commit_unique(lambda: PermissionNameTaken(name))
-    access.grants_changed()
+    permission_cache.grants_changed()
     audit.record("permission_created", permission=name)
     return permission
 
@@ -62,7 +62,7 @@ def update_permission(permission: Permission, changes: dict[str, Any]) -> Permis
     """Rename a permission or change its description; 409 when the new name is taken."""
     refuse_renaming_or_deleting_built_in(permission.name, DEFAULT_PERMISSIONS, changes)
     save_changes(permission, changes, lambda: PermissionNameTaken(changes["name"]))
-    access.grants_changed()
+    permission_cache.grants_changed()
     audit.record("permission_updated", permission=permission.name, fields=",".join(sorted(changes)))
     return permission
 
@@ -72,7 +72,7 @@ def delete_permission(permission: Permission) -> None:
     refuse_renaming_or_deleting_built_in(permission.name, DEFAULT_PERMISSIONS, None)
     db.session.delete(permission)  # its grants go with it (ON DELETE CASCADE)
     db.session.commit()
-    access.grants_changed()
+    permission_cache.grants_changed()
     audit.record("permission_deleted", warning=True, permission=permission.name)
 
 
@@ -98,7 +98,7 @@ def seed_defaults() -> list[str]:
                 created.append(f"grant of {permission} to role {name}")
     db.session.commit()
     if created:
-        access.grants_changed()
+        permission_cache.grants_changed()
     return created
 
 

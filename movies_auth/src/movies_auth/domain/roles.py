@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import selectinload
 
-from movies_auth.domain import access, audit
+from movies_auth.domain import audit, permission_cache
 from movies_auth.domain.built_ins import DEFAULT_ROLES
 from movies_auth.domain.errors import Conflict, NotFound
 from movies_auth.domain.permissions import BuiltIn, refuse_renaming_or_deleting_built_in
@@ -43,7 +43,7 @@ def create_role(name: str, description: str = "", permissions: Iterable[Permissi
     role = Role(name=name, description=description, permissions=list(permissions))
     db.session.add(role)
     commit_unique(lambda: RoleNameTaken(name))
-    access.grants_changed()
+    permission_cache.grants_changed()
     audit.record("role_created", role=name, permissions=",".join(p.name for p in role.permissions))
     return role
 
@@ -52,7 +52,7 @@ def update_role(role: Role, changes: dict[str, Any]) -> Role:
     """Rename a role or change its description; 409 when the new name is taken or the role is built in."""
     refuse_renaming_or_deleting_built_in(role.name, DEFAULT_ROLES, changes)
     save_changes(role, changes, lambda: RoleNameTaken(changes["name"]))
-    access.grants_changed()
+    permission_cache.grants_changed()
     audit.record("role_updated", role=role.name, fields=",".join(sorted(changes)))
     return role
 
@@ -63,7 +63,7 @@ def delete_role(role: Role) -> None:
     with keeping_a_superuser():
         db.session.delete(role)  # its grants go with it (ON DELETE CASCADE)
     db.session.commit()
-    access.grants_changed()
+    permission_cache.grants_changed()
     audit.record("role_deleted", warning=True, role=role.name)
 
 
@@ -71,7 +71,7 @@ def grant_permission(role: Role, permission: Permission) -> bool:
     """Let the role grant a permission; False when it already did."""
     granted = insert_unless_present(role_permissions, role_id=role.id, permission_id=permission.id)
     db.session.commit()
-    access.grants_changed()
+    permission_cache.grants_changed()
     if granted:
         audit.record("role_permission_granted", role=role.name, permission=permission.name)
     return granted
@@ -91,5 +91,5 @@ def revoke_permission(role: Role, permission: Permission) -> None:
         if not revoked:
             raise NotFound(f"Role {role.name!r} does not grant {permission.name!r}")
     db.session.commit()
-    access.grants_changed()
+    permission_cache.grants_changed()
     audit.record("role_permission_revoked", warning=True, role=role.name, permission=permission.name)

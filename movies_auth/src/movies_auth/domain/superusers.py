@@ -7,9 +7,9 @@ from contextlib import contextmanager
 
 from sqlalchemy import exists, select
 
-from movies_auth.domain.access import holders_of
 from movies_auth.domain.built_ins import SUPERUSER_PERMISSION
 from movies_auth.domain.errors import Conflict
+from movies_auth.domain.permission_cache import holders_of
 from movies_auth.extensions import db
 from movies_auth.models import Permission
 

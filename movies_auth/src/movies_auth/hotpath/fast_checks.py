@@ -23,7 +23,7 @@ from marshmallow import Schema, ValidationError
 from redis.exceptions import RedisError
 from sqlalchemy.exc import OperationalError
 
-from movies_auth.domain import access, errors
+from movies_auth.domain import errors, permission_cache
 from movies_auth.domain.errors import NotFound
 from movies_auth.hotpath.check_rule import SUBJECT_TOKEN_HEADER, Claims, refusal
 from movies_auth.hotpath.jwt_manager import BEARER, remembered_token
@@ -102,7 +102,7 @@ class FastChecks:
             return None
         try:
             condition = self._load_query(environ.get("QUERY_STRING", "").encode("latin-1"))["permissions"]
-            valid = access.meets(uuid.UUID(user_id), condition)
+            valid = permission_cache.meets(uuid.UUID(user_id), condition)
         except (ValueError, ValidationError, NotFound):
             return None
         metrics.count_permission_verdict(valid)

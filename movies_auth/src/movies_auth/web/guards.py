@@ -16,7 +16,7 @@ from typing import Any
 from flask import request
 from flask_jwt_extended import get_jwt, jwt_required
 
-from movies_auth.domain import access, accounts, tokens
+from movies_auth.domain import accounts, permission_cache, tokens
 from movies_auth.domain.built_ins import ADMIN_PERMISSION, SUPERUSER_PERMISSION
 from movies_auth.domain.conditions import Condition, describe
 from movies_auth.domain.errors import Forbidden, NotFound
@@ -99,7 +99,7 @@ def holder_meets(claims: Claims, condition: Condition) -> bool:
     if tokens.is_service_token(claims):
         return False
     try:
-        return access.meets(uuid.UUID(claims["sub"]), condition)
+        return permission_cache.meets(uuid.UUID(claims["sub"]), condition)
     except NotFound:  # a token outliving its account holds nothing
         return False
 

@@ -8,9 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Response, status
 from pydantic import TypeAdapter
 
-from movies_async_api.access import PRO_PERMISSION, PUBLIC_RATING_LIMIT, may_see
 from movies_async_api.api.deps import AnswerDep, CallerDep, FilmsDep
 from movies_async_api.schemas import FilmDetail, FilmListParams, FilmShort, Problem, QueryParams, SearchParams
+from movies_async_api.visibility import PRO_PERMISSION, PUBLIC_RATING_LIMIT, may_see
 
 router = APIRouter(prefix="/films", tags=["films"])
 

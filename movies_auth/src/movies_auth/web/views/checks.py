@@ -6,7 +6,7 @@ import uuid
 
 from flask import Blueprint
 
-from movies_auth.domain import access
+from movies_auth.domain import permission_cache
 from movies_auth.observability import metrics
 from movies_auth.web.guards import owner_or_admin_required
 from movies_auth.web.openapi import accepts, responds
@@ -18,9 +18,9 @@ bp = Blueprint("checks", __name__, url_prefix="/auth/api/v1/users")
 @bp.get("/<user_id>/combined_permissions")
 @owner_or_admin_required
 @responds(200, PermissionSchema, many=True)
-def combined_permissions(user_id: uuid.UUID) -> tuple[access.GrantedPermission, ...]:
+def combined_permissions(user_id: uuid.UUID) -> tuple[permission_cache.GrantedPermission, ...]:
     """List the user's permissions: their own and their roles', by name. Served from cache."""
-    return access.combined_permissions(user_id)
+    return permission_cache.combined_permissions(user_id)
 
 
 @bp.get("/<user_id>/combined_permissions/validation")
@@ -32,6 +32,6 @@ def validate(user_id: uuid.UUID, data: dict) -> dict:
 
     Served from cache: no database query when warm, and a grant change shows in the very next check.
     """
-    valid = access.meets(user_id, data["permissions"])
+    valid = permission_cache.meets(user_id, data["permissions"])
     metrics.count_permission_verdict(valid)
     return {"valid": valid}

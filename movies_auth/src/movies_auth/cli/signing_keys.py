@@ -6,7 +6,7 @@ import click
 from marshmallow import Schema, fields
 
 from movies_auth.cli.common import AdminGroup, confirm, json_option, print_items, print_json, yes_option
-from movies_auth.domain import keys
+from movies_auth.domain import signing_keys
 
 keys_group = AdminGroup("keys", help="List, rotate and retire the keys tokens are signed with.")
 
@@ -37,14 +37,14 @@ COLUMNS = {
 @json_option
 def list_keys(as_json: bool) -> None:
     """List the keys: the newest signs, every one verifies the tokens it signed."""
-    print_items(keys.list_keys(), KeyStateSchema(), COLUMNS, as_json=as_json, empty="The key ring is empty.")
+    print_items(signing_keys.list_keys(), KeyStateSchema(), COLUMNS, as_json=as_json, empty="The key ring is empty.")
 
 
 @keys_group.command("rotate")
 @json_option
 def rotate(as_json: bool) -> None:
     """Add a signing key; tokens signed by the older keys stay valid until they expire."""
-    key = keys.rotate()
+    key = signing_keys.rotate()
     if as_json:
         print_json({"kid": key.kid, "algorithm": key.algorithm})
         return
@@ -60,5 +60,5 @@ def retire(kid: str, force: bool, yes: bool) -> None:
     """Remove a key that no longer signs: the tokens it signed stop working on every worker."""
     if force:
         confirm(f"Retire key {kid} now? Every token it signed stops working.", yes)
-    keys.retire(kid, force=force)
+    signing_keys.retire(kid, force=force)
     click.echo(f"Key {kid} retired.")
