@@ -14,7 +14,7 @@ from marshmallow import Schema, ValidationError
 from tabulate import tabulate
 
 from movies_auth.domain import accounts
-from movies_auth.domain.errors import APIError, NotFound
+from movies_auth.domain.errors import DomainError, NotFound
 from movies_auth.extensions import redis_store
 from movies_auth.models import User
 from movies_auth.stores import embedded_redis
@@ -57,7 +57,7 @@ def _reporting_errors(callback: Callable) -> Callable:
             return callback(*args, **kwargs)
         except ValidationError as error:
             raise click.ClickException(describe_invalid(error.messages)) from error
-        except APIError as error:
+        except DomainError as error:
             raise click.ClickException(error.msg) from error
 
     return wrapper

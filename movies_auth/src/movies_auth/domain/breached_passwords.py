@@ -12,7 +12,7 @@ import logging
 import httpx
 
 from movies_auth.domain import audit
-from movies_auth.domain.errors import APIError, BadRequest
+from movies_auth.domain.errors import BadRequest, DomainError
 from movies_auth.extensions import current_settings
 
 log = logging.getLogger(__name__)
@@ -21,7 +21,7 @@ PREFIX_LENGTH = 5
 BREACHED = "This password has appeared in a data breach; choose another one."
 
 
-class BreachCheckUnavailable(APIError):
+class BreachCheckUnavailable(DomainError):
     """The range API could not be asked, and the service is set to refuse new passwords until it can."""
 
     status_code = 503

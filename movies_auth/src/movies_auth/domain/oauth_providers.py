@@ -19,7 +19,7 @@ from authlib.integrations.flask_client.integration import FlaskIntegration
 from flask import Flask, current_app
 from joserfc.errors import JoseError
 
-from movies_auth.domain.errors import APIError, BadRequest, NotFound
+from movies_auth.domain.errors import BadRequest, DomainError, NotFound
 from movies_auth.oauth_settings import variable
 
 if TYPE_CHECKING:
@@ -55,7 +55,7 @@ class Identity:
     last_name: str | None = None
 
 
-class ProviderUnavailable(APIError):
+class ProviderUnavailable(DomainError):
     """The provider could not be reached, or answered something that is not its protocol."""
 
     status_code = 502
@@ -239,7 +239,7 @@ class provider_calls:  # a context manager named for how it reads: `with provide
         return None
 
     def __exit__(self, kind: type | None, error: BaseException | None, _traceback: Any) -> None:
-        if error is None or isinstance(error, APIError):
+        if error is None or isinstance(error, DomainError):
             return
         if isinstance(error, JoseError):
             raise SignInRefused(f"the ID token is not valid ({error.description or error.error})") from error

@@ -12,7 +12,7 @@ from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import Flask, current_app
 
-from movies_auth.domain.errors import APIError
+from movies_auth.domain.errors import DomainError
 from movies_auth.settings import Settings
 
 # How long a hash may wait for its turn before the request is refused.
@@ -22,7 +22,7 @@ _SMOOTHING = 0.2
 _PARAMETER_SETS_KEPT = 16
 
 
-class PasswordHashingBusy(APIError):
+class PasswordHashingBusy(DomainError):
     """Too many password hashes are waiting in this worker: come back shortly."""
 
     status_code = 503

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from flask import current_app
 
 from movies_auth.domain import audit
-from movies_auth.domain.errors import APIError, Conflict, NotFound
+from movies_auth.domain.errors import Conflict, DomainError, NotFound
 from movies_auth.domain.key_ring import KeyRing, SigningKey, generate, remove
 from movies_auth.extensions import current_settings
 
@@ -27,7 +27,7 @@ def key_ring() -> KeyRing:
     """The app's key ring; a clear error when tokens are signed with a shared secret instead."""
     ring = current_app.extensions.get("key_ring")
     if ring is None:
-        raise APIError("JWT_ALGORITHM is HS256: tokens are signed with JWT_SECRET_KEY, there is no key ring")
+        raise DomainError("JWT_ALGORITHM is HS256: tokens are signed with JWT_SECRET_KEY, there is no key ring")
     return ring
 
 

@@ -27,7 +27,7 @@ from flask_jwt_extended import create_access_token, create_refresh_token, decode
 from flask_jwt_extended.exceptions import JWTExtendedException
 
 from movies_auth.domain import audit, sessions
-from movies_auth.domain.errors import APIError, Unauthorized
+from movies_auth.domain.errors import DomainError, Unauthorized
 from movies_auth.extensions import current_settings, db, redis_store
 from movies_auth.models import User
 from movies_auth.observability import metrics
@@ -56,7 +56,7 @@ return epoch
 """
 
 
-class InvalidSubjectToken(APIError):
+class InvalidSubjectToken(DomainError):
     """A token a service passed along to be checked is not a live user access token."""
 
     def __init__(self, status_code: int, msg: str, header: str) -> None:

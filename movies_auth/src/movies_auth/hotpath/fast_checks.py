@@ -23,11 +23,12 @@ from marshmallow import Schema, ValidationError
 from redis.exceptions import RedisError
 from sqlalchemy.exc import OperationalError
 
-from movies_auth.domain import errors, permission_cache
+from movies_auth.domain import permission_cache
 from movies_auth.domain.errors import NotFound
 from movies_auth.hotpath.check_rule import SUBJECT_TOKEN_HEADER, Claims, refusal
 from movies_auth.hotpath.jwt_manager import BEARER, remembered_token
 from movies_auth.observability import metrics
+from movies_auth.web import errors
 from movies_auth.web.guards import holder_meets
 from movies_auth.web.openapi import query_loader
 from movies_auth.web.request_context import ROUTE_ENVIRON_KEY

@@ -9,13 +9,13 @@ from sqlalchemy import Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
-from movies_auth.domain.errors import APIError
+from movies_auth.domain.errors import DomainError
 from movies_auth.extensions import db
 
 _INSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
-def commit_unique(conflict: Callable[[], APIError]) -> None:
+def commit_unique(conflict: Callable[[], DomainError]) -> None:
     """Commit; a unique constraint violated (even by a concurrent request) raises `conflict()` instead."""
     try:
         db.session.commit()
@@ -24,7 +24,7 @@ def commit_unique(conflict: Callable[[], APIError]) -> None:
         raise conflict() from error
 
 
-def save_changes(record: Any, changes: dict[str, Any], conflict: Callable[[], APIError]) -> None:
+def save_changes(record: Any, changes: dict[str, Any], conflict: Callable[[], DomainError]) -> None:
     """Apply validated field changes to a record and commit; a unique value taken raises `conflict()`."""
     for field, value in changes.items():
         setattr(record, field, value)

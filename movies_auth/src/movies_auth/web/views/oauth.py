@@ -8,7 +8,7 @@ from flask_jwt_extended import get_jwt, verify_jwt_in_request
 from werkzeug.wrappers import Response as BaseResponse
 
 from movies_auth.domain import accounts, oauth_binding, oauth_flow, oauth_providers, social_accounts, tokens
-from movies_auth.domain.errors import APIError, BadRequest, Forbidden, Unauthorized
+from movies_auth.domain.errors import BadRequest, DomainError, Forbidden, Unauthorized
 from movies_auth.extensions import current_settings, limiter
 from movies_auth.models import SocialAccount, User
 from movies_auth.observability import metrics
@@ -95,7 +95,7 @@ def callback(provider: str, data: dict) -> tuple[object, int] | BaseResponse:
     started = oauth_flow.finish(provider, data["state"], request)
     try:
         answer = _finish(chosen, started, data)
-    except APIError as error:
+    except DomainError as error:
         metrics.SOCIAL_LOGINS.labels(provider, _outcome_of(error)).inc()
         raise
     return answer
@@ -133,7 +133,7 @@ def _redirect(url: str) -> BaseResponse:
     return response
 
 
-def _outcome_of(error: APIError) -> str:
+def _outcome_of(error: DomainError) -> str:
     if error.status_code == 409:
         return "conflict"
     return "provider_error" if error.status_code >= 500 else "refused"
@@ -159,7 +159,7 @@ def exchange_code(data: dict) -> tokens.TokenPair:
     user_id, provider = oauth_flow.redeem_code(data["code"])
     try:
         accounts.get_user(user_id)
-    except APIError as error:
+    except DomainError as error:
         raise BadRequest("This code is invalid, used or expired; sign in again") from error
     return tokens.start_session(
         user_id, ip_address=client_ip(), user_agent=request.user_agent.string, method=f"oauth:{provider}"
