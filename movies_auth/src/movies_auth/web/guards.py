@@ -61,7 +61,7 @@ def token_required(kind: TokenKind = "access", *, services: Services = NO_SERVIC
     return decorator
 
 
-def service_required(*names: str) -> SameSignature:
+def service_token_required(*names: str) -> SameSignature:
     """Let through service tokens of the named services only (of any service when none is named)."""
     allowed = names or ANY_SERVICE
 

@@ -16,7 +16,7 @@ from movies_auth.web.guards import (
     SUBJECT_TOKEN_HEADER,
     SUBJECT_TOKEN_NOTE,
     require_check,
-    service_required,
+    service_token_required,
     token_required,
 )
 from movies_auth.web.openapi import accepts, documents_header, responds
@@ -133,7 +133,7 @@ def service_token(data: dict) -> tokens.ServiceToken:
 
 
 @service_bp.get("")
-@service_required()
+@service_token_required()
 @responds(200, ServiceIdentitySchema)
 def service_identity() -> dict:
     """Who the bearer service token belongs to, and for how long it is good (service tokens only)."""
