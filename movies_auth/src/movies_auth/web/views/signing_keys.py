@@ -30,4 +30,5 @@ def _cacheable(response: Response) -> Response:
     response.cache_control.public = True
     response.cache_control.max_age = JWKS_MAX_AGE
     response.add_etag()
-    return response.make_conditional(request)
+    response.make_conditional(request)
+    return response
