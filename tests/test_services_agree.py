@@ -14,8 +14,8 @@ import uuid
 
 import pytest
 from movies_auth.observability import logging_setup as auth_logging
+from movies_auth.observability import request_context as auth_context
 from movies_auth.web import guards
-from movies_auth.web import request_context as auth_context
 
 from deployment import REPO, Platform
 from movies_async_api import logging_setup as movies_logging

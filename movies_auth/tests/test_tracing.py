@@ -19,9 +19,9 @@ from opentelemetry.trace import SpanKind
 from auth_support import PASSWORD, bearer, login, register
 from movies_auth import create_app
 from movies_auth.observability import tracing
+from movies_auth.observability.request_context import current_request_id
 from movies_auth.observability.request_id_spans import RequestIdSpanProcessor
 from movies_auth.settings import Settings
-from movies_auth.web.request_context import current_request_id
 
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 

@@ -18,12 +18,12 @@ from movies_auth.extensions import db, jwt, limiter, migrate, redis_store
 from movies_auth.hotpath.fast_checks import FastChecks
 from movies_auth.observability import tracing
 from movies_auth.observability.logging_setup import configure_logging
+from movies_auth.observability.request_context import ROUTE_ENVIRON_KEY, RequestScope
 from movies_auth.observability.request_metrics import RequestMetrics
 from movies_auth.settings import Settings
 from movies_auth.stores import redis_keys
 from movies_auth.stores.read_replica import read_replica
 from movies_auth.web import apidocs, errors
-from movies_auth.web.request_context import ROUTE_ENVIRON_KEY, RequestScope
 from movies_auth.web.views import (
     account_email,
     checks,

@@ -25,8 +25,8 @@ from movies_auth.domain import audit
 from movies_auth.extensions import current_settings, redis_store
 from movies_auth.models import normalize_email
 from movies_auth.observability import metrics
+from movies_auth.observability.request_context import client_ip
 from movies_auth.stores import redis_keys
-from movies_auth.web.request_context import client_ip
 
 KNOWN_ADDRESSES_KEPT = 10
 

@@ -28,10 +28,10 @@ from movies_auth.domain.errors import NotFound
 from movies_auth.hotpath.check_rule import SUBJECT_TOKEN_HEADER, Claims, refusal
 from movies_auth.hotpath.jwt_manager import BEARER, remembered_token
 from movies_auth.observability import metrics
+from movies_auth.observability.request_context import ROUTE_ENVIRON_KEY
 from movies_auth.web import errors
 from movies_auth.web.guards import holder_meets
 from movies_auth.web.openapi import query_loader
-from movies_auth.web.request_context import ROUTE_ENVIRON_KEY
 from movies_auth.web.schemas import MessageSchema, PermissionCheckQuerySchema, PermissionCheckSchema
 from movies_auth.web.views.tokens import TOKEN_IS_VALID
 

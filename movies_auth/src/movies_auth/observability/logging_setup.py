@@ -9,7 +9,7 @@ from typing import Any
 
 from opentelemetry import trace
 
-from movies_auth.web.request_context import RequestIdFilter
+from movies_auth.observability.request_context import RequestIdFilter
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 

@@ -14,7 +14,7 @@ from flask import Flask
 from prometheus_client import Counter
 
 from movies_auth.observability import metrics
-from movies_auth.web.request_context import route_of
+from movies_auth.observability.request_context import route_of
 
 if TYPE_CHECKING:
     from _typeshed import OptExcInfo

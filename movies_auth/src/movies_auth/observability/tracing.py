@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
-from movies_auth.web.request_context import current_request_id, request_id_of, route_of
+from movies_auth.observability.request_context import current_request_id, request_id_of, route_of
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication, WSGIEnvironment

@@ -13,9 +13,9 @@ from movies_auth.domain import account_email, login_throttle
 from movies_auth.domain.errors import BadRequest
 from movies_auth.extensions import current_settings, limiter
 from movies_auth.models import User
+from movies_auth.observability.request_context import client_ip
 from movies_auth.web.guards import is_same_user, owner_required
 from movies_auth.web.openapi import accepts, responds
-from movies_auth.web.request_context import client_ip
 from movies_auth.web.schemas import (
     EmailChangeSchema,
     EmailRequestSchema,

@@ -12,9 +12,9 @@ from movies_auth.domain.errors import BadRequest, DomainError, Forbidden, Unauth
 from movies_auth.extensions import current_settings, limiter
 from movies_auth.models import SocialAccount, User
 from movies_auth.observability import metrics
+from movies_auth.observability.request_context import client_ip
 from movies_auth.web.guards import owner_required
 from movies_auth.web.openapi import accepts, may_fail_with, responds
-from movies_auth.web.request_context import client_ip
 from movies_auth.web.schemas import (
     OAuthCallbackQuerySchema,
     OAuthCodeSchema,

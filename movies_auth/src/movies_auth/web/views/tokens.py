@@ -10,6 +10,7 @@ from flask_jwt_extended import get_jwt, get_jwt_identity
 from movies_auth.domain import accounts, login_throttle, service_accounts, tokens
 from movies_auth.domain.errors import Forbidden, Unauthorized
 from movies_auth.extensions import current_settings, limiter
+from movies_auth.observability.request_context import client_ip
 from movies_auth.stores import redis_keys
 from movies_auth.web.guards import (
     ANY_SERVICE,
@@ -20,7 +21,6 @@ from movies_auth.web.guards import (
     token_required,
 )
 from movies_auth.web.openapi import accepts, documents_header, responds
-from movies_auth.web.request_context import client_ip
 from movies_auth.web.schemas import (
     CredentialsSchema,
     MessageSchema,

@@ -7,9 +7,9 @@ from flask import Blueprint
 from movies_auth.domain import accounts, login_history, login_throttle
 from movies_auth.extensions import current_settings, limiter
 from movies_auth.models import User
+from movies_auth.observability.request_context import client_ip
 from movies_auth.web.guards import callers_session, owner_required
 from movies_auth.web.openapi import accepts, responds
-from movies_auth.web.request_context import client_ip
 from movies_auth.web.schemas import (
     LoginHistoryPageSchema,
     PageQuerySchema,
