@@ -1,1 +1,1 @@
-"""The service layer: what the views and the CLI do, free of HTTP and terminal concerns."""
+"""What the service does: accounts, sessions, tokens, grants, signing keys; free of HTTP and terminal concerns."""
