@@ -62,7 +62,8 @@ def test_gunicorn_sets_up_metrics_and_json_logs_alike() -> None:
         text = _source(path, package)
         return text[text.index("# Prometheus multiprocess mode") : text.index("\ndef child_exit")].rstrip()
 
-    auth = shared_block("movies_auth/gunicorn.conf.py", "movies_auth")
+    # movies_auth keeps its logging set-up in observability/, the movies API at its top level.
+    auth = shared_block("movies_auth/gunicorn.conf.py", "movies_auth").replace("<service>.observability.", "<service>.")
     assert auth == shared_block("movies_async_api/gunicorn.conf.py", "movies_async_api")
     assert "PROMETHEUS_MULTIPROC_DIR" in auth and "JsonFormatter" in auth
 
