@@ -20,9 +20,9 @@ from movies_auth.domain.passwords import passwords
 from movies_auth.extensions import db
 from movies_auth.models import ServiceAccount, utcnow
 from movies_auth.stores.persistence import commit_unique, find_by_name
-from movies_auth.web.schemas import SERVICE_SECRET_MIN_LENGTH
 
 SECRET_HASH_PREFIX = "$hmac-sha256$"  # noqa: S105 (a format marker)
+SECRET_MIN_LENGTH = 32
 
 
 class ServiceNameTaken(Conflict):
@@ -125,6 +125,6 @@ def _set_secret(service: ServiceAccount, secret: str) -> None:
 
 
 def _checked(secret: str) -> str:
-    if len(secret) < SERVICE_SECRET_MIN_LENGTH:
-        raise BadRequest(f"A service secret must be at least {SERVICE_SECRET_MIN_LENGTH} characters")
+    if len(secret) < SECRET_MIN_LENGTH:
+        raise BadRequest(f"A service secret must be at least {SECRET_MIN_LENGTH} characters")
     return secret
