@@ -28,7 +28,7 @@ control_socket_disable = True
 
 def post_worker_init(worker):
     """Start the worker's mail sender (MAIL_SENDER_THREAD): it delivers the outbox in the background."""
-    from movies_auth.services.outbox import start_sender
+    from movies_auth.domain.outbox import start_sender
 
     # `make bench` serves its constant reference app with this configuration too: it has no outbox.
     if "settings" in getattr(worker.wsgi, "extensions", {}):
@@ -52,7 +52,7 @@ if os.environ.get("LOG_FORMAT", "").lower() == "json":
     logconfig_dict = {
         "version": 1,
         "disable_existing_loggers": False,
-        "formatters": {"json": {"()": "movies_auth.logging_setup.JsonFormatter"}},
+        "formatters": {"json": {"()": "movies_auth.observability.logging_setup.JsonFormatter"}},
         "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
         "root": {"level": "INFO", "handlers": ["stderr"]},
         "loggers": {"gunicorn.error": {"level": "INFO", "handlers": ["stderr"], "propagate": False}},

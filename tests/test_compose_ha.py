@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from movies_auth.redis_connection import RedisDeployment
 from movies_auth.settings import Settings
+from movies_auth.stores.redis_connection import RedisDeployment
 from test_compose import BASE, PROD, REPO, SERVICES, compose_config, filled_env_file, validate_against_compose_spec
 
 HA = "docker-compose.ha.yml"

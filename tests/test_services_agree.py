@@ -13,13 +13,13 @@ import re
 import uuid
 
 import pytest
+from movies_auth.observability import logging_setup as auth_logging
+from movies_auth.observability import request_context as auth_context
+from movies_auth.web import guards
 
 from deployment import REPO, Platform
 from movies_async_api import logging_setup as movies_logging
 from movies_async_api import request_context as movies_context
-from movies_auth import guards
-from movies_auth import logging_setup as auth_logging
-from movies_auth import request_context as auth_context
 from movies_auth_client import contract
 
 SERVICES = {"movies_auth": "/auth", "movies_async_api": "/api"}
@@ -51,7 +51,7 @@ def _source(path: str, package: str) -> str:
 
 @pytest.mark.unit
 def test_the_request_id_span_processor_is_one_copy() -> None:
-    assert _source("movies_auth/src/movies_auth/request_id_spans.py", "movies_auth") == _source(
+    assert _source("movies_auth/src/movies_auth/observability/request_id_spans.py", "movies_auth") == _source(
         "movies_async_api/src/movies_async_api/request_id_spans.py", "movies_async_api"
     )
 
@@ -62,7 +62,8 @@ def test_gunicorn_sets_up_metrics_and_json_logs_alike() -> None:
         text = _source(path, package)
         return text[text.index("# Prometheus multiprocess mode") : text.index("\ndef child_exit")].rstrip()
 
-    auth = shared_block("movies_auth/gunicorn.conf.py", "movies_auth")
+    # movies_auth keeps its logging set-up in observability/, the movies API at its top level.
+    auth = shared_block("movies_auth/gunicorn.conf.py", "movies_auth").replace("<service>.observability.", "<service>.")
     assert auth == shared_block("movies_async_api/gunicorn.conf.py", "movies_async_api")
     assert "PROMETHEUS_MULTIPROC_DIR" in auth and "JsonFormatter" in auth
 

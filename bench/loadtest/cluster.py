@@ -14,13 +14,13 @@ from urllib.parse import quote
 
 import httpx
 import redis
+from movies_auth.stores import redis_keys
 
 from loadtest.common import CLUSTER_FIRST_PORT, PASSWORD, REPO, RESULTS, VIEWER_EMAIL
 from loadtest.report import machine_description
 from loadtest.rows import Row, median_row
 from loadtest.services import gunicorn, log_in, subscriber_and_superuser
 from loadtest.wrk import Wrk, refresh_chain_script
-from movies_auth import redis_keys
 from testkit.processes import Process
 from testkit.redis_servers import RedisClusterServers
 

@@ -7,14 +7,14 @@ import uuid
 
 import psycopg
 import redis
+from movies_auth.domain.passwords import Passwords
+from movies_auth.domain.sessions import new_generation, new_session_id
 from movies_auth.models import LoginAttempt, User
-from movies_auth.services.passwords import Passwords
-from movies_auth.services.sessions import new_generation, new_session_id
 from movies_auth.settings import Settings
+from movies_auth.stores import redis_keys
 
 from loadtest.common import BROWSER, PASSWORD, SCALE, SESSION_MEMORY_USERS, SESSIONS_PER_USER
 from loadtest.services import auth_settings
-from movies_auth import redis_keys
 
 
 def fill_to_scale(database_url: str, redis_url: str, settings: Settings) -> float:
@@ -58,8 +58,8 @@ def session_memory(auth_env: dict[str, str]) -> dict[str, float]:
     `SESSION_MEMORY_USERS` users each sign in `SESSIONS_PER_USER` times, then every session is refreshed
     once, then ended; INFO memory is read after each step. Per-user keys (the index) count in the share.
     """
+    from movies_auth.domain import sessions, tokens
     from movies_auth.extensions import db
-    from movies_auth.services import sessions, tokens
 
     from movies_auth import create_app
 

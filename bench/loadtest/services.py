@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import httpx
-from movies_auth.services.passwords import Passwords
+from movies_auth.domain.passwords import Passwords
 from movies_auth.settings import Settings
 
 from loadtest.common import PASSWORD, REPO, ROOT_EMAIL, SETUP_TIMEOUT, SUBSCRIBER_WAIT, VIEWER_EMAIL

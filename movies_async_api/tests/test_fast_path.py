@@ -13,8 +13,8 @@ from urllib.parse import urlsplit
 import psycopg
 import pytest
 
-from movies_async_api.access import Access
 from movies_async_api.local_answers import answer_key
+from movies_async_api.visibility import Access
 from movies_support import FILMS, bearer, unsigned_token
 from testkit.ports import free_port
 

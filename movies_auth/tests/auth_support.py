@@ -8,9 +8,9 @@ import jwt as pyjwt
 from flask import Flask
 from flask.testing import FlaskClient
 
+from movies_auth.domain import accounts, grants, permissions, roles, service_accounts
 from movies_auth.extensions import db
 from movies_auth.models import Permission, Role, User, role_permissions, user_permissions, user_roles
-from movies_auth.services import accounts, grants, permissions, roles, service_accounts
 
 API = "/auth/api/v1"
 PASSWORD = "correct horse battery"

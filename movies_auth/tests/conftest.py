@@ -13,9 +13,9 @@ from sqlalchemy import event, text
 
 from auth_support import GENEROUS_LIMIT, PASSWORD, Account, give, login, register
 from movies_auth import create_app
-from movies_auth.built_ins import ADMIN_PERMISSION, SUPERUSER_ROLE
+from movies_auth.domain.built_ins import ADMIN_PERMISSION, SUPERUSER_ROLE
+from movies_auth.domain.permissions import seed_defaults
 from movies_auth.extensions import db
-from movies_auth.services.permissions import seed_defaults
 from movies_auth.settings import Settings
 
 GENEROUS_FAILURES = 10_000

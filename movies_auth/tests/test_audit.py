@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 
 from auth_support import API, PASSWORD, bearer, login, register
-from movies_auth.built_ins import ADMIN_PERMISSION
+from movies_auth.domain.built_ins import ADMIN_PERMISSION
 
 _FIELD = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|\S+)')
 

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import delete, select
 
 from auth_support import API, login
-from movies_auth.built_ins import DEFAULT_PERMISSIONS, DEFAULT_ROLES
+from movies_auth.domain.built_ins import DEFAULT_PERMISSIONS, DEFAULT_ROLES
 from movies_auth.extensions import db
 from movies_auth.models import Permission, Role, role_permissions
 

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from auth_support import API, bearer, login, row_count
-from movies_auth.built_ins import DEFAULT_PERMISSIONS, DEFAULT_ROLES
+from movies_auth.domain.built_ins import DEFAULT_PERMISSIONS, DEFAULT_ROLES
 from movies_auth.extensions import db
 from movies_auth.models import Permission, Role, User
 from testkit.ports import free_port

@@ -18,9 +18,9 @@ from pydantic import SecretStr
 
 from auth_support import API, PASSWORD, login, refresh, row_count, validate
 from mail_support import SMTPServer
+from movies_auth.domain import outbox
 from movies_auth.extensions import db
 from movies_auth.models import LinkToken, OutboxMail, User, utcnow
-from movies_auth.services import outbox
 
 NEW_PASSWORD = "a brand new passphrase"
 
@@ -370,7 +370,7 @@ def test_a_sender_thread_delivers_as_soon_as_a_mail_is_queued(app, client, smtp,
 def test_without_smtp_mails_are_eml_files_and_their_link_is_logged(app, client, deliver, caplog):
     client.post(f"{API}/users", json={"email": "ada@example.com", "password": PASSWORD})
 
-    with caplog.at_level("INFO", logger="movies_auth.services.mail_transport"):
+    with caplog.at_level("INFO", logger="movies_auth.domain.mail_transport"):
         deliver()
 
     files = sorted((Path(app.instance_path) / "outbox").glob("*.eml"))

@@ -18,7 +18,7 @@ import pytest
 
 from auth_support import PASSWORD
 from movies_auth.cli.common import PRIVATE_REDIS_NOTE
-from movies_auth.embedded_redis import ADDRESS_FILE
+from movies_auth.stores.embedded_redis import ADDRESS_FILE
 from testkit.http import call_json
 from testkit.ports import free_port
 from testkit.processes import gunicorn

@@ -13,7 +13,8 @@ from urllib.parse import quote
 import pytest
 
 from auth_support import API, PASSWORD, give, make_role
-from movies_auth import create_app, redis_keys
+from movies_auth import create_app
+from movies_auth.stores import redis_keys
 
 VALIDATION = f"{API}/auth_token/validation"
 

@@ -13,7 +13,7 @@ from datetime import timedelta
 import pytest
 
 from auth_support import API, PASSWORD, login
-from movies_auth.services.passwords import Passwords
+from movies_auth.domain.passwords import Passwords
 
 MINUTE = timedelta(minutes=1)
 VALIDATION = f"{API}/auth_token/validation"

@@ -9,10 +9,11 @@ import pytest
 from flask import Flask
 
 from auth_support import API, Account, bearer, combined_permissions, give, make_role
-from movies_auth import create_app, redis_keys
-from movies_auth.conditions import all_of, any_of
-from movies_auth.guards import permissions_required
-from movies_auth.services import access, accounts, grants, permissions, roles
+from movies_auth import create_app
+from movies_auth.domain import accounts, grants, permission_cache, permissions, roles
+from movies_auth.domain.conditions import all_of, any_of
+from movies_auth.stores import redis_keys
+from movies_auth.web.guards import permissions_required
 
 
 def combined_path(user_id: str) -> str:
@@ -301,7 +302,7 @@ def test_a_change_made_through_one_worker_shows_in_the_next_check_on_another(app
 
 
 def test_a_change_racing_a_cache_fill_shows_in_the_next_check(app, client, holder, monkeypatch):
-    read_from_database = access._load
+    read_from_database = permission_cache._load
 
     def read_then_concurrent_change(user_id: uuid.UUID):
         before_the_change = read_from_database(user_id)
@@ -309,7 +310,7 @@ def test_a_change_racing_a_cache_fill_shows_in_the_next_check(app, client, holde
             grants.revoke_role(accounts.get_user(holder.uuid), roles.get_role("subscriber"))
         return before_the_change
 
-    monkeypatch.setattr(access, "_load", read_then_concurrent_change)
+    monkeypatch.setattr(permission_cache, "_load", read_then_concurrent_change)
     assert is_valid(client, holder, "pro_read") is True  # answered from what it read: fine for this one request
     monkeypatch.undo()
 

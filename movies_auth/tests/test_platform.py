@@ -13,7 +13,7 @@ from sqlalchemy.exc import OperationalError
 
 import movies_auth
 from auth_support import API, PASSWORD, bearer, login, register
-from movies_auth.services import accounts
+from movies_auth.domain import accounts
 from movies_auth.settings import Settings
 
 # JSON errors

@@ -6,10 +6,10 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from auth_support import API, bearer, login, register
-from movies_auth import redis_keys
+from movies_auth.domain import login_throttle
 from movies_auth.extensions import db
 from movies_auth.models import LoginAttempt
-from movies_auth.services import login_throttle
+from movies_auth.stores import redis_keys
 
 
 def failed_logins(app, account) -> int:

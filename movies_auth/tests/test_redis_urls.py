@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from movies_auth.redis_connection import RedisDeployment
 from movies_auth.settings import Settings
+from movies_auth.stores.redis_connection import RedisDeployment
 
 pytestmark = pytest.mark.unit  # starts no server and no process: `make test-fast`
 

@@ -7,10 +7,10 @@ import pytest
 
 from auth_support import API, PASSWORD, bearer, give, row_count
 from movies_auth import create_app
+from movies_auth.domain.passwords import passwords
+from movies_auth.domain.service_accounts import secret_hash
 from movies_auth.extensions import db
 from movies_auth.models import ServiceAccount
-from movies_auth.services.passwords import passwords
-from movies_auth.services.service_accounts import secret_hash
 
 SERVICE_TOKEN = f"{API}/service_token"
 VALIDATION = f"{API}/auth_token/validation"

@@ -12,10 +12,10 @@ import jwt as pyjwt
 import pytest
 
 from auth_support import API, bearer, claims_of, login, refresh, row_count, service_token, validate
-from movies_auth import redis_keys
+from movies_auth.domain import sessions
+from movies_auth.domain.tokens import TOKEN_PREDATES_SESSIONS
 from movies_auth.models import UserSession
-from movies_auth.services import sessions
-from movies_auth.services.tokens import TOKEN_PREDATES_SESSIONS
+from movies_auth.stores import redis_keys
 
 VALIDATION = f"{API}/auth_token/validation"
 REFRESH = f"{API}/auth_token/token_refresh"

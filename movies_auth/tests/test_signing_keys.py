@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from auth_support import API, bearer, login, register
 from movies_auth import create_app
-from movies_auth.signing_keys import RECHECK_SECONDS
+from movies_auth.domain.key_ring import RECHECK_SECONDS
 
 JWKS = "/auth/.well-known/jwks.json"
 VALIDATION = f"{API}/auth_token/validation"

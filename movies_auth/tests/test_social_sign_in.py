@@ -39,11 +39,12 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 
 from auth_support import API, GENEROUS_LIMIT, PASSWORD, bearer, claims_of, login
-from movies_auth import create_app, redis_keys
+from movies_auth import create_app
+from movies_auth.domain import link_tokens
 from movies_auth.extensions import db
 from movies_auth.models import LoginAttempt, SocialAccount, User, UserSession
-from movies_auth.services import link_tokens
 from movies_auth.settings import Settings
+from movies_auth.stores import redis_keys
 from testkit.browser import headless_chromium
 from testkit.ports import free_port
 

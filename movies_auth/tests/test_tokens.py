@@ -14,10 +14,11 @@ from argon2 import extract_parameters
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from auth_support import API, PASSWORD, bearer, claims_of, login, refresh, register, row_count, validate
-from movies_auth import create_app, redis_keys
+from movies_auth import create_app
+from movies_auth.domain.passwords import Passwords
 from movies_auth.extensions import db
 from movies_auth.models import LoginAttempt, User
-from movies_auth.services.passwords import Passwords
+from movies_auth.stores import redis_keys
 
 VALIDATION = f"{API}/auth_token/validation"
 REFRESH = f"{API}/auth_token/token_refresh"

@@ -19,9 +19,10 @@ from opentelemetry.trace import SpanKind
 from werkzeug.test import Client
 
 from auth_support import PASSWORD, bearer, login, register
-from movies_auth import create_app, tracing
-from movies_auth.request_context import current_request_id
-from movies_auth.request_id_spans import RequestIdSpanProcessor
+from movies_auth import create_app
+from movies_auth.observability import tracing
+from movies_auth.observability.request_context import current_request_id
+from movies_auth.observability.request_id_spans import RequestIdSpanProcessor
 from movies_auth.settings import Settings
 
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"

@@ -9,8 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from auth_support import API, give, row_count
+from movies_auth.domain import permissions, roles, superusers
 from movies_auth.models import User, user_permissions, user_roles
-from movies_auth.services import permissions, roles, superusers
 
 LAST_SUPERUSER = {"msg": "Refused: this would leave nobody holding all_all; grant it to another user first"}
 

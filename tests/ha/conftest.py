@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask_migrate import upgrade
-from movies_auth.services.permissions import seed_defaults
+from movies_auth.domain.permissions import seed_defaults
 from movies_auth.settings import Settings
 
 from movies_auth import create_app

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 import pytest
 from flask.testing import FlaskClient
 from movies_auth.extensions import db
-from movies_auth.redis_connection import primary_of
+from movies_auth.stores import redis_keys
+from movies_auth.stores.redis_connection import primary_of
 
 from conftest import auth_app
-from movies_auth import redis_keys
 from testkit.redis_servers import RedisClusterServers, RedisSentinelServers
 from testkit.stores import fresh_database
 

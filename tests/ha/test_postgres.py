@@ -20,9 +20,9 @@ from flask import Flask
 from flask_migrate import downgrade, upgrade
 from movies_async_api.app import create_app as create_movies_api
 from movies_async_api.settings import Settings as MoviesSettings
+from movies_auth.domain import history_partitions
+from movies_auth.domain.history_partitions import month_start, next_month, partition_name
 from movies_auth.extensions import db
-from movies_auth.services import history_partitions
-from movies_auth.services.history_partitions import month_start, next_month, partition_name
 from sqlalchemy import text
 
 from conftest import PG_PRIMARY_PORT, PG_REPLICA_PORT, auth_app

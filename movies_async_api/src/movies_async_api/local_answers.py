@@ -18,7 +18,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from movies_async_api import redis_connection, redis_keys
-from movies_async_api.access import Access
+from movies_async_api.visibility import Access
 
 logger = logging.getLogger(__name__)
 

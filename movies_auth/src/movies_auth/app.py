@@ -12,31 +12,33 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from movies_auth import apidocs, errors, redis_keys, signing_keys, tracing
 from movies_auth.cli import register_commands
+from movies_auth.domain import key_ring, oauth_providers, passwords, tokens
 from movies_auth.extensions import db, jwt, limiter, migrate, redis_store
-from movies_auth.fast_checks import FastChecks
-from movies_auth.logging_setup import configure_logging
-from movies_auth.read_replica import read_replica
-from movies_auth.request_context import ROUTE_ENVIRON_KEY, RequestScope
-from movies_auth.request_metrics import RequestMetrics
-from movies_auth.services import oauth_providers, passwords, tokens
+from movies_auth.hotpath.fast_checks import FastChecks
+from movies_auth.observability import tracing
+from movies_auth.observability.logging_setup import configure_logging
+from movies_auth.observability.request_context import ROUTE_ENVIRON_KEY, RequestScope
+from movies_auth.observability.request_metrics import RequestMetrics
 from movies_auth.settings import Settings
-from movies_auth.views import (
+from movies_auth.stores import redis_keys
+from movies_auth.stores.read_replica import read_replica
+from movies_auth.web import apidocs, errors
+from movies_auth.web.views import (
     account_email,
     checks,
     grants,
     health,
     index,
-    keys,
     metrics,
     oauth,
     permissions,
     roles,
     sessions,
+    signing_keys,
     users,
 )
-from movies_auth.views import tokens as token_views
+from movies_auth.web.views import tokens as token_views
 
 MIGRATIONS_DIRECTORY = Path(__file__).with_name("migrations")
 
@@ -109,7 +111,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         permissions.bp,
         roles.bp,
     )
-    for blueprint in (*blueprints, grants.bp, keys.bp, health.bp, index.bp, metrics.bp):
+    for blueprint in (*blueprints, grants.bp, signing_keys.bp, health.bp, index.bp, metrics.bp):
         app.register_blueprint(blueprint)
     apidocs.init_app(app)
     register_commands(app)
@@ -134,8 +136,8 @@ def _init_key_ring(app: Flask, settings: Settings) -> None:
         app.config["JWT_SECRET_KEY"] = settings.jwt_secret(app.instance_path)
         return
     folder = settings.key_ring_folder(app.instance_path)
-    signing_keys.ensure_signing_key(folder, settings.jwt_algorithm)
-    app.extensions["key_ring"] = signing_keys.KeyRing(folder, settings.jwt_algorithm)
+    key_ring.ensure_signing_key(folder, settings.jwt_algorithm)
+    app.extensions["key_ring"] = key_ring.KeyRing(folder, settings.jwt_algorithm)
 
 
 @jwt.token_in_blocklist_loader

@@ -17,12 +17,13 @@ from redis.retry import Retry
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
-from movies_auth import audit, embedded_redis, redis_connection, redis_keys
-from movies_auth.client_cache import ClientSideCache
-from movies_auth.jwt_manager import JWTManager
-from movies_auth.redis_connection import RedisDeployment
-from movies_auth.request_context import client_ip
+from movies_auth.domain import audit
+from movies_auth.hotpath.client_cache import ClientSideCache
+from movies_auth.hotpath.jwt_manager import JWTManager
+from movies_auth.observability.request_context import client_ip
 from movies_auth.settings import Settings
+from movies_auth.stores import embedded_redis, redis_connection, redis_keys
+from movies_auth.stores.redis_connection import RedisDeployment
 
 RETRY_AFTER = "Retry-After"
 RETRY_AFTER_STATUSES = (429, 503)

@@ -124,7 +124,7 @@ class LoginAttempt(db.Model):
     """One login attempt, successful or not; `email` is kept only when it matched no account."""
 
     __tablename__ = "login_history"
-    # On PostgreSQL a table partitioned by month (services/history_partitions.py); its primary key must hold
+    # On PostgreSQL a table partitioned by month (domain/history_partitions.py); its primary key must hold
     # the partition key. SQLite keeps one plain table.
     __table_args__ = (
         Index("ix_login_history_user_id_time", "user_id", "time"),

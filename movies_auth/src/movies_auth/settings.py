@@ -249,7 +249,7 @@ class Settings(BaseSettings):
     def _smtp_url(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and value.get_secret_value():
             # The message names the rule, never the value: it may hold the SMTP password.
-            from movies_auth.services.mail_transport import check_smtp_url
+            from movies_auth.domain.mail_transport import check_smtp_url
 
             check_smtp_url(value.get_secret_value())
             return value
@@ -295,7 +295,7 @@ class Settings(BaseSettings):
             raise ValueError("REDIS_REPLICA_ACK_TIMEOUT must be shorter than REDIS_SOCKET_TIMEOUT")
         if self.app_env == "production":
             self._check_production()
-        from movies_auth.services.oauth_providers import check_settings
+        from movies_auth.domain.oauth_providers import check_settings
 
         check_settings(self)
         return self

@@ -1,7 +1,8 @@
 """The WSGI entry point: `gunicorn movies_auth.wsgi:app`."""
 
-from movies_auth import create_app, embedded_redis
-from movies_auth.services.readiness import require_durable_redis
+from movies_auth import create_app
+from movies_auth.stores import embedded_redis
+from movies_auth.stores.readiness import require_durable_redis
 
 app = create_app()
 require_durable_redis(app)

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
-from movies_auth.redis_connection import RedisDeployment
+from movies_auth.stores.redis_connection import RedisDeployment
 
 
 def require_real_stores_under_ci() -> None:

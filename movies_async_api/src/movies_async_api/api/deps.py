@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, Response, status
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from movies_auth_client import AuthUnavailable, InvalidToken
 from pydantic import BaseModel, TypeAdapter
 
 from movies_async_api import metrics, redis_keys
-from movies_async_api.access import ANONYMOUS, DEGRADED, PRO_PERMISSION, Access, Caller
 from movies_async_api.local_answers import answer_key
 from movies_async_api.request_context import current_request_id, mark_auth_degraded
 from movies_async_api.services.films import FilmService
 from movies_async_api.services.genres import GenreService
 from movies_async_api.services.persons import PersonService
+from movies_async_api.visibility import ANONYMOUS, DEGRADED, PRO_PERMISSION, Access, Caller
 
 _bearer = HTTPBearer(
     auto_error=False,
@@ -104,8 +106,8 @@ class CachedAnswer:
         self.request = request
         self.caller = caller
 
-    async def __call__(self, params: BaseModel, shape: TypeAdapter, produce: Callable[[], Awaitable[Any]]) -> Response:
-        """The cached body for this request, or `produce()`'s result, serialized and cached."""
+    async def __call__(self, params: BaseModel, produce: Callable[[], Awaitable[Any]]) -> Response:
+        """The cached body for this request, or `produce()`'s result, serialized as the route's `response_model`."""
         state = self.request.app.state
         generation = state.local_answers.generation
         path = self.request.url.path
@@ -113,7 +115,8 @@ class CachedAnswer:
         body = await state.cache.get(key)
         metrics.observe_cache_lookup(body is not None)
         if body is None:
-            body = shape.dump_json(await produce())
+            route: APIRoute = self.request.scope["route"]
+            body = _serializer(route.response_model).dump_json(await produce())
             await state.cache.put(key, body)
         response = Response(body, media_type="application/json")
         local_key = answer_key(self.caller.access, self.request.scope["path"], self.request.scope["query_string"])
@@ -121,6 +124,12 @@ class CachedAnswer:
             local_key, response.status_code, response.raw_headers, body, generation, self.request.scope.get("route")
         )
         return response
+
+
+@functools.cache
+def _serializer(response_model: Any) -> TypeAdapter[Any]:
+    # The route declares its response once (`response_model=`, which OpenAPI shows); answers are written by it.
+    return TypeAdapter(response_model)
 
 
 async def _cached_answer(request: Request, caller: CallerDep) -> CachedAnswer:

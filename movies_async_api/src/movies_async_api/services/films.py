@@ -7,11 +7,11 @@ import uuid
 from sqlalchemy import ColumnElement, Select, case, func, select
 
 from movies_async_api import search
-from movies_async_api.access import Access, visible_films
 from movies_async_api.models import Film, FilmGenre, FilmPerson, Genre, Person, Role
 from movies_async_api.read_replica import CatalogueReader
 from movies_async_api.schemas import FilmDetail, FilmListParams, FilmShort, FilmSort, PersonShort, SearchParams
 from movies_async_api.schemas import Genre as GenreOut
+from movies_async_api.visibility import Access, visible_films
 
 # Every order ends on the id, so a page boundary is never ambiguous; descending sorts descend all the way.
 _ORDERS: dict[FilmSort, tuple[ColumnElement, ...]] = {

@@ -9,11 +9,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from movies_async_api import search
-from movies_async_api.access import Access, visible_films
 from movies_async_api.models import Film, FilmPerson
 from movies_async_api.models import Person as PersonRow
 from movies_async_api.read_replica import CatalogueReader
 from movies_async_api.schemas import FilmShort, Person, PersonFilm, SearchParams
+from movies_async_api.visibility import Access, visible_films
 
 _FILM_ORDER = (Film.imdb_rating.desc().nulls_last(), Film.id)
 

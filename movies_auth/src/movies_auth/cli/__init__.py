@@ -3,12 +3,12 @@
 from flask import Flask
 
 from movies_auth.cli.history import history_group
-from movies_auth.cli.keys import keys_group
 from movies_auth.cli.mail import mail_group
 from movies_auth.cli.permissions import permissions_group
 from movies_auth.cli.roles import roles_group
-from movies_auth.cli.services import services_group
+from movies_auth.cli.service_accounts import services_group
 from movies_auth.cli.setup import app_group
+from movies_auth.cli.signing_keys import keys_group
 from movies_auth.cli.superuser import superuser_group
 from movies_auth.cli.users import users_group
 

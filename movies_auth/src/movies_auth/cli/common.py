@@ -6,24 +6,27 @@ import functools
 import json
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import click
 from flask.cli import AppGroup
 from marshmallow import Schema, ValidationError
 from tabulate import tabulate
 
-from movies_auth import embedded_redis
-from movies_auth.errors import APIError, NotFound
+from movies_auth.domain import accounts
+from movies_auth.domain.errors import DomainError, NotFound
 from movies_auth.extensions import redis_store
 from movies_auth.models import User
-from movies_auth.services import accounts
+from movies_auth.stores import embedded_redis
 
 PRIVATE_REDIS_NOTE = (
     "Note: REDIS_URL is unset and no running server shares its embedded Redis, so what this command "
     "changed there (revocations, cached permissions) lasts only while this command runs. Start the server "
     "first (make run), or set REDIS_URL."
 )
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON (for scripts) instead of text.")
 yes_option = click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
@@ -57,7 +60,7 @@ def _reporting_errors(callback: Callable) -> Callable:
             return callback(*args, **kwargs)
         except ValidationError as error:
             raise click.ClickException(describe_invalid(error.messages)) from error
-        except APIError as error:
+        except DomainError as error:
             raise click.ClickException(error.msg) from error
 
     return wrapper
@@ -81,6 +84,17 @@ def find_user(reference: str) -> User:
     if user is None:
         raise click.ClickException(f"No user with email or uuid {reference!r}.")
     return user
+
+
+def pass_user(command: Callable[Concatenate[User, P], R]) -> Callable[Concatenate[str, P], R]:
+    """Give a command the USER argument (an email or a uuid), and call it with the account it names."""
+
+    @click.argument("user")
+    @functools.wraps(command)
+    def wrapper(user: str, *args: P.args, **kwargs: P.kwargs) -> R:
+        return command(find_user(user), *args, **kwargs)
+
+    return wrapper
 
 
 def confirm(question: str, yes: bool) -> None:

@@ -7,8 +7,8 @@ from datetime import date, datetime
 import click
 
 from movies_auth.cli.common import AdminGroup, json_option, print_json
+from movies_auth.domain import history_partitions, login_history
 from movies_auth.extensions import current_settings, db
-from movies_auth.services import history_partitions, login_history
 
 history_group = AdminGroup("history", help="Keep the login history: make its coming months, drop old ones.")
 

@@ -8,8 +8,8 @@ import click
 from flask import current_app
 
 from movies_auth.cli.common import AdminGroup
+from movies_auth.domain import outbox
 from movies_auth.extensions import current_settings
-from movies_auth.services import outbox
 
 mail_group = AdminGroup("mail", help="Deliver the mails waiting in the outbox.")
 

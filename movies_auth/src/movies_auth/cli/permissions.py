@@ -14,8 +14,8 @@ from movies_auth.cli.common import (
     report,
     yes_option,
 )
-from movies_auth.schemas import PermissionSchema, PermissionUpdateSchema
-from movies_auth.services import permissions
+from movies_auth.domain import permissions
+from movies_auth.web.schemas import PermissionSchema, PermissionUpdateSchema
 
 permissions_group = AdminGroup("permissions", help="List, create, update and delete permissions.")
 

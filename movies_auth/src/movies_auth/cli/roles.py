@@ -15,8 +15,8 @@ from movies_auth.cli.common import (
     report,
     yes_option,
 )
-from movies_auth.schemas import RoleSchema, RoleUpdateSchema
-from movies_auth.services import permissions, roles
+from movies_auth.domain import permissions, roles
+from movies_auth.web.schemas import RoleSchema, RoleUpdateSchema
 
 roles_group = AdminGroup("roles", help="List, create, update and delete roles, and manage what they grant.")
 

@@ -9,8 +9,8 @@ from flask_migrate import upgrade
 
 from movies_auth.cli.common import AdminGroup
 from movies_auth.cli.superuser import create_superuser
-from movies_auth.services.permissions import seed_defaults
-from movies_auth.services.readiness import check_stores
+from movies_auth.domain.permissions import seed_defaults
+from movies_auth.stores.readiness import check_stores
 
 app_group = AdminGroup("app", help="Set up the service.")
 

@@ -7,11 +7,11 @@ from collections.abc import Callable
 import click
 from marshmallow import ValidationError
 
-from movies_auth.built_ins import SUPERUSER_PERMISSION
 from movies_auth.cli.common import AdminGroup, confirm, describe_invalid, reaches_running_servers, yes_option
-from movies_auth.schemas import RegistrationSchema
-from movies_auth.services import access, accounts
-from movies_auth.services.permissions import superuser_role
+from movies_auth.domain import accounts, permission_cache
+from movies_auth.domain.built_ins import SUPERUSER_PERMISSION
+from movies_auth.domain.permissions import superuser_role
+from movies_auth.web.schemas import RegistrationSchema
 
 superuser_group = AdminGroup("superuser", help="Create and delete superusers.")
 
@@ -45,7 +45,7 @@ def delete_superuser(email: str | None, yes: bool) -> None:
     user = accounts.find_by_email(email)
     if user is None:
         raise click.ClickException(f"No user with email {email}.")
-    if SUPERUSER_PERMISSION not in access.permission_names(user.id):
+    if SUPERUSER_PERMISSION not in permission_cache.permission_names(user.id):
         raise click.ClickException(f"{user.email} is not a superuser.")
     confirm(f"Delete superuser {user.email}?", yes)
     accounts.delete_user(user)

@@ -9,27 +9,27 @@ from tabulate import tabulate
 from movies_auth.cli.common import (
     AdminGroup,
     confirm,
-    find_user,
     json_option,
+    pass_user,
     print_items,
     print_json,
     reaches_running_servers,
     yes_option,
 )
-from movies_auth.extensions import current_settings
-from movies_auth.models import User
-from movies_auth.schemas import PermissionSchema, RoleSchema, SessionSchema, SocialAccountSchema, UserSchema
-from movies_auth.services import (
-    access,
+from movies_auth.domain import (
     accounts,
     grants,
     login_history,
+    permission_cache,
     permissions,
     roles,
     sessions,
     social_accounts,
     tokens,
 )
+from movies_auth.extensions import current_settings
+from movies_auth.models import User
+from movies_auth.web.schemas import PermissionSchema, RoleSchema, SessionSchema, SocialAccountSchema, UserSchema
 
 users_group = AdminGroup(
     "users", help="Find users, manage their roles and permissions, list and end their sessions, delete them."
@@ -48,7 +48,7 @@ class UserDetailsSchema(UserListingSchema):
     social_accounts = fields.Method("_social_accounts")
 
     def _combined(self, user: User) -> list[str]:
-        return sorted(access.permission_names(user.id))
+        return sorted(permission_cache.permission_names(user.id))
 
     def _has_password(self, user: User) -> bool:
         return user.password_hash is not None
@@ -98,11 +98,11 @@ def list_users(
 
 
 @users_group.command("show")
-@click.argument("user")
+@pass_user
 @json_option
-def show_user(user: str, as_json: bool) -> None:
+def show_user(account: User, as_json: bool) -> None:
     """Show USER (an email or a uuid): details, roles, and permissions."""
-    details = UserDetailsSchema().dump(find_user(user))
+    details = UserDetailsSchema().dump(account)
     if as_json:
         print_json(details)
         return
@@ -129,77 +129,70 @@ def _identities(linked: list[dict]) -> str:
 
 @users_group.command("unlink")
 @reaches_running_servers
-@click.argument("user")
+@pass_user
 @click.argument("provider")
-def unlink(user: str, provider: str) -> None:
+def unlink(account: User, provider: str) -> None:
     """Unlink USER's (an email or a uuid) identity at PROVIDER; refused when it is the account's last way in."""
-    account = find_user(user)
     social_accounts.unlink(account, provider)
     click.echo(f"{account.email} is no longer linked to {provider}.")
 
 
 @users_group.command("grant-role")
 @reaches_running_servers
-@click.argument("user")
+@pass_user
 @click.argument("role")
-def grant_role(user: str, role: str) -> None:
+def grant_role(account: User, role: str) -> None:
     """Give USER (an email or a uuid) ROLE."""
-    account = find_user(user)
     added = grants.grant_role(account, roles.get_role(role))
     click.echo(f"{account.email} {'now has' if added else 'already had'} role {role}.")
 
 
 @users_group.command("revoke-role")
 @reaches_running_servers
-@click.argument("user")
+@pass_user
 @click.argument("role")
-def revoke_role(user: str, role: str) -> None:
+def revoke_role(account: User, role: str) -> None:
     """Take ROLE from USER (an email or a uuid)."""
-    account = find_user(user)
     grants.revoke_role(account, roles.get_role(role))
     click.echo(f"{account.email} no longer has role {role}.")
 
 
 @users_group.command("grant-permission")
 @reaches_running_servers
-@click.argument("user")
+@pass_user
 @click.argument("permission")
-def grant_permission(user: str, permission: str) -> None:
+def grant_permission(account: User, permission: str) -> None:
     """Grant USER (an email or a uuid) PERMISSION directly."""
-    account = find_user(user)
     added = grants.grant_permission(account, permissions.get_permission(permission))
     click.echo(f"{account.email} {'now holds' if added else 'already held'} {permission} directly.")
 
 
 @users_group.command("revoke-permission")
 @reaches_running_servers
-@click.argument("user")
+@pass_user
 @click.argument("permission")
-def revoke_permission(user: str, permission: str) -> None:
+def revoke_permission(account: User, permission: str) -> None:
     """Take PERMISSION, granted directly, from USER (an email or a uuid)."""
-    account = find_user(user)
     grants.revoke_permission(account, permissions.get_permission(permission))
     click.echo(f"{account.email} no longer holds {permission} directly.")
 
 
 @users_group.command("logout")
 @reaches_running_servers
-@click.argument("user")
+@pass_user
 @yes_option
-def log_out_everywhere(user: str, yes: bool) -> None:
+def log_out_everywhere(account: User, yes: bool) -> None:
     """Log USER (an email or a uuid) out everywhere: every token of every session dies."""
-    account = find_user(user)
     confirm(f"Log {account.email} out of every session?", yes)
     tokens.log_out_everywhere(str(account.id))
     click.echo(f"{account.email} is logged out everywhere.")
 
 
 @users_group.command("sessions")
-@click.argument("user")
+@pass_user
 @json_option
-def list_sessions(user: str, as_json: bool) -> None:
+def list_sessions(account: User, as_json: bool) -> None:
     """List the live sessions (signed-in devices) of USER (an email or a uuid), most recently used first."""
-    account = find_user(user)
     live = sessions.live(account.id)
     print_items(live, SessionSchema(), SESSION_COLUMNS, as_json=as_json, empty=f"{account.email} has no live session.")
 
@@ -207,11 +200,10 @@ def list_sessions(user: str, as_json: bool) -> None:
 # Session ids may start with "-": read as the argument they are, not as an unknown option.
 @users_group.command("end-session", context_settings={"ignore_unknown_options": True})
 @reaches_running_servers
-@click.argument("user")
+@pass_user
 @click.argument("session_id")
-def end_session(user: str, session_id: str) -> None:
+def end_session(account: User, session_id: str) -> None:
     """End one session of USER (an email or a uuid): its tokens die at once."""
-    account = find_user(user)
     if not sessions.end_session(account.id, session_id):
         raise click.ClickException(f"{account.email} has no live session {session_id!r}.")
     click.echo(f"Session {session_id} of {account.email} ended.")
@@ -219,11 +211,10 @@ def end_session(user: str, session_id: str) -> None:
 
 @users_group.command("delete")
 @reaches_running_servers
-@click.argument("user")
+@pass_user
 @yes_option
-def delete_user(user: str, yes: bool) -> None:
+def delete_user(account: User, yes: bool) -> None:
     """Delete USER (an email or a uuid); all its tokens die."""
-    account = find_user(user)
     confirm(f"Delete {account.email}? This cannot be undone.", yes)
     accounts.delete_user(account)
     click.echo(f"{account.email} deleted.")

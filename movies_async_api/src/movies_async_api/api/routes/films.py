@@ -6,16 +6,12 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
-from pydantic import TypeAdapter
 
-from movies_async_api.access import PRO_PERMISSION, PUBLIC_RATING_LIMIT, may_see
 from movies_async_api.api.deps import AnswerDep, CallerDep, FilmsDep
 from movies_async_api.schemas import FilmDetail, FilmListParams, FilmShort, Problem, QueryParams, SearchParams
+from movies_async_api.visibility import PRO_PERMISSION, PUBLIC_RATING_LIMIT, may_see
 
 router = APIRouter(prefix="/films", tags=["films"])
-
-FILM_LIST = TypeAdapter(list[FilmShort])
-FILM_DETAIL = TypeAdapter(FilmDetail)
 
 
 @router.get("", response_model=list[FilmShort], summary="Films, sorted and paged")
@@ -23,7 +19,7 @@ async def list_films(
     params: Annotated[FilmListParams, Query()], caller: CallerDep, films: FilmsDep, answer: AnswerDep
 ) -> Response:
     """Films the caller may see, in the asked order; `[]` past the last page."""
-    return await answer(params, FILM_LIST, lambda: films.page(caller.access, params))
+    return await answer(params, lambda: films.page(caller.access, params))
 
 
 @router.get("/search", response_model=list[FilmShort], summary="Full-text search over titles and descriptions")
@@ -31,7 +27,7 @@ async def search_films(
     params: Annotated[SearchParams, Query()], caller: CallerDep, films: FilmsDep, answer: AnswerDep
 ) -> Response:
     """Films matching the query, best first: a title match weighs more than a description match."""
-    return await answer(params, FILM_LIST, lambda: films.search(caller.access, params))
+    return await answer(params, lambda: films.search(caller.access, params))
 
 
 @router.get(
@@ -54,4 +50,4 @@ async def film_detail(
             raise HTTPException(status.HTTP_403_FORBIDDEN, detail)
         return film
 
-    return await answer(params, FILM_DETAIL, produce)
+    return await answer(params, produce)

@@ -6,21 +6,17 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
-from pydantic import TypeAdapter
 
 from movies_async_api.api.deps import AnswerDep, GenresDep
 from movies_async_api.schemas import Genre, Problem, QueryParams
 
 router = APIRouter(prefix="/genres", tags=["genres"])
 
-GENRE_LIST = TypeAdapter(list[Genre])
-GENRE = TypeAdapter(Genre)
-
 
 @router.get("", response_model=list[Genre], summary="Every genre, by name")
 async def list_genres(params: Annotated[QueryParams, Query()], genres: GenresDep, answer: AnswerDep) -> Response:
     """All genres; use a genre's uuid to filter `/films`."""
-    return await answer(params, GENRE_LIST, genres.all)
+    return await answer(params, genres.all)
 
 
 @router.get("/{genre_id:uuid}", response_model=Genre, summary="One genre", responses={404: {"model": Problem}})
@@ -34,4 +30,4 @@ async def genre_detail(
             raise HTTPException(status.HTTP_404_NOT_FOUND, "Genre not found")
         return genre
 
-    return await answer(params, GENRE, produce)
+    return await answer(params, produce)

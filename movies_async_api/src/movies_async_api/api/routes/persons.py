@@ -6,16 +6,12 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
-from pydantic import TypeAdapter
 
 from movies_async_api.api.deps import AnswerDep, CallerDep, PersonsDep
 from movies_async_api.schemas import FilmShort, Person, Problem, QueryParams, SearchParams
 
 router = APIRouter(prefix="/persons", tags=["persons"])
 
-PERSON_LIST = TypeAdapter(list[Person])
-PERSON = TypeAdapter(Person)
-FILM_LIST = TypeAdapter(list[FilmShort])
 NOT_FOUND = "Person not found"
 
 
@@ -24,7 +20,7 @@ async def search_persons(
     params: Annotated[SearchParams, Query()], caller: CallerDep, persons: PersonsDep, answer: AnswerDep
 ) -> Response:
     """Persons whose name matches the query, each with their films and roles."""
-    return await answer(params, PERSON_LIST, lambda: persons.search(caller.access, params))
+    return await answer(params, lambda: persons.search(caller.access, params))
 
 
 @router.get("/{person_id:uuid}", response_model=Person, summary="One person", responses={404: {"model": Problem}})
@@ -42,7 +38,7 @@ async def person_detail(
             raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_FOUND)
         return person
 
-    return await answer(params, PERSON, produce)
+    return await answer(params, produce)
 
 
 @router.get(
@@ -65,4 +61,4 @@ async def person_films(
             raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_FOUND)
         return films
 
-    return await answer(params, FILM_LIST, produce)
+    return await answer(params, produce)

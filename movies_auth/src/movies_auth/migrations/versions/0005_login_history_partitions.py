@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from alembic import op
 
-from movies_auth.services import history_partitions
+from movies_auth.domain import history_partitions
 
 revision = "0005"
 down_revision = "0004"

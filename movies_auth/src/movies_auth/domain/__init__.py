@@ -1,0 +1,1 @@
+"""What the service does: accounts, sessions, tokens, grants, signing keys; free of HTTP and terminal concerns."""

@@ -1,1 +1,0 @@
-"""The service layer: what the views and the CLI do, free of HTTP and terminal concerns."""

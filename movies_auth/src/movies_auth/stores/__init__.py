@@ -1,0 +1,1 @@
+"""PostgreSQL and Redis: connections, the Redis key layout, concurrent-safe writes, readiness."""

@@ -1,1 +1,0 @@
-"""HTTP views, one blueprint per area; each view is a thin layer over the service layer."""

@@ -1,0 +1,1 @@
+"""HTTP views, one blueprint per area; each view is a thin layer over the domain."""
