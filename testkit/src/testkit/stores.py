@@ -13,6 +13,8 @@ import psycopg
 import pytest
 from movies_auth.redis_connection import RedisDeployment
 
+from testkit.workers import worker_name, worker_number
+
 # The Redis databases one worker's suites use (offsets 0..3 of REDIS_URL); a Redis server has 16.
 REDIS_DATABASES_PER_WORKER = 4
 MAX_WORKERS = 16 // REDIS_DATABASES_PER_WORKER
@@ -50,15 +52,10 @@ def fresh_redis(url: str, offset: int) -> str:
     return fresh
 
 
-def worker_number() -> int:
-    """This pytest-xdist worker's number (`gw1` is 1); 0 in a run without workers."""
-    return int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
-
-
 def suite_database(server_url: str, suite: str) -> str:
     """A fresh database for `suite` on the server of `server_url`, named after it, the suite and the worker."""
     base = urlsplit(server_url).path.strip("/")
-    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    worker = worker_name()
     return fresh_database(server_url, f"{base}_{suite}_{worker}" if worker else f"{base}_{suite}")
 
 
