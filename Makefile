@@ -58,10 +58,12 @@ stop-auth:
 CODE_SUITES := movies_auth/tests movies_auth_client/tests movies_async_api/tests
 # `make test` runs the suites in this many pytest-xdist workers, each on stores of its own (testkit.stores), whole
 # files at a time so that a module's fixtures start once. At most 4; TEST_WORKERS=0 runs them in one process.
+# Files go out in the order above, not biggest first: each worker then runs the suites in the order one process
+# does, which matters because an app a suite creates configures the process's logging for every app after it.
 TEST_WORKERS ?= 2
 
 test: install
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile $(CODE_SUITES)
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(CODE_SUITES)
 
 test-fast: install
 	$(BIN)/pytest -m unit
