@@ -26,7 +26,7 @@ help:
 	@echo "make run    install into $(VENV), prepare both services and serve them: auth :$(AUTH_PORT), movies :$(MOVIES_PORT)"
 	@echo "make stop-auth  stop the movies_auth of make run alone: the movies API answers degraded"
 	@echo "make docs   serve the documentation site on :8001 (mkdocs), rebuilt as it changes"
-	@echo "make test   run both services' and the client library's suites (one pytest; a bare \`pytest\` also runs tests/)"
+	@echo "make test   run both services' and the client library's suites (one pytest, $(TEST_WORKERS) workers; a bare \`pytest\` also runs tests/)"
 	@echo "make test-fast  the unit level (pytest -m unit), for the edit-test loop: under a minute"
 	@echo "make test-deploy  the deployment: nginx, compose, the production shape, the browser, the docs site"
 	@echo "make test-ha  Redis Cluster and Sentinel, a PostgreSQL replica and failovers, started on loopback ports 7100-7199"
@@ -56,9 +56,14 @@ stop-auth:
 
 # The suites and their markers are set in pytest.ini; docs/development.md says which target runs what.
 CODE_SUITES := movies_auth/tests movies_auth_client/tests movies_async_api/tests
+# `make test` runs the suites in this many pytest-xdist workers, each on stores of its own (testkit.stores), whole
+# files at a time so that a module's fixtures start once. At most 4; TEST_WORKERS=0 runs them in one process.
+# Files go out in the order above, not biggest first: each worker then runs the suites in the order one process
+# does, which matters because an app a suite creates configures the process's logging for every app after it.
+TEST_WORKERS ?= 2
 
 test: install
-	$(BIN)/pytest $(CODE_SUITES)
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(CODE_SUITES)
 
 test-fast: install
 	$(BIN)/pytest -m unit

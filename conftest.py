@@ -12,7 +12,7 @@ import movies_auth  # noqa: F401
 import movies_auth_client  # noqa: F401
 from testkit.stores import require_real_stores_under_ci
 
-pytest_plugins = ["testkit.suite_durations"]
+pytest_plugins = ["testkit.suite_durations", "testkit.exclusive"]
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
@@ -26,7 +25,7 @@ from movies_support import (
     movies_api,
     running_auth_service,
 )
-from testkit.stores import fresh_database, fresh_redis
+from testkit.stores import suite_database, suite_redis
 
 GENEROUS_LIMIT = "10000 per minute"
 
@@ -45,15 +44,14 @@ class Stores:
 def stores(tmp_path_factory: pytest.TempPathFactory) -> Stores:
     database_url, redis_url = os.environ.get("DATABASE_URL"), os.environ.get("REDIS_URL")
     if database_url:
-        base = urlsplit(database_url).path.strip("/")
-        movies = fresh_database(database_url, f"{base}_movies")
-        auth = fresh_database(database_url, f"{base}_movies_auth")
+        movies = suite_database(database_url, "movies")
+        auth = suite_database(database_url, "movies_auth")
     else:
         folder = tmp_path_factory.mktemp("databases")
         movies, auth = f"sqlite:///{folder / 'movies.sqlite3'}", f"sqlite:///{folder / 'auth.sqlite3'}"
     if not redis_url:
         return Stores(movies, auth, None, None)
-    return Stores(movies, auth, fresh_redis(redis_url, 0), fresh_redis(redis_url, 1))
+    return Stores(movies, auth, suite_redis(redis_url, 1), suite_redis(redis_url, 2))
 
 
 @pytest.fixture(scope="session")

@@ -17,19 +17,25 @@ from movies_auth.domain.built_ins import ADMIN_PERMISSION, SUPERUSER_ROLE
 from movies_auth.domain.permissions import seed_defaults
 from movies_auth.extensions import db
 from movies_auth.settings import Settings
+from testkit.stores import suite_database, suite_redis
 
 GENEROUS_FAILURES = 10_000
 
 
 @pytest.fixture(scope="session")
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+    database_url, redis_url = os.environ.get("DATABASE_URL"), os.environ.get("REDIS_URL")
+    # Stores of its own: the other suites, and the other xdist workers, run on the same servers at the same time.
+    if database_url:
+        database_url = suite_database(database_url, "auth")
+    else:
+        database_url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
     return Settings(
         _env_file=None,
         app_env="testing",
         instance_path=tmp_path_factory.mktemp("instance"),
         database_url=database_url,
-        redis_url=os.environ.get("REDIS_URL") or None,
+        redis_url=suite_redis(redis_url, 0) if redis_url else None,
         jwt_secret_key="test-signing-secret-that-is-long-enough-0123456789",
         # The OWASP minimum keeps the suite fast while exercising the real argon2id path.
         argon2_time_cost=2,

@@ -252,6 +252,7 @@ def test_a_new_login_of_a_known_user_is_checked_in_full_first(client, cast, reac
     assert reached_flask == [VALIDATION]
 
 
+@pytest.mark.exclusive  # it pauses the whole Redis server
 def test_a_check_that_cannot_reach_redis_gets_the_route_s_503_after_one_wait(app, client, cast, reached_flask):
     """A stalled Redis costs a check one socket timeout, answered here, not a second one in Flask."""
     if not app.extensions["settings"].redis_url:

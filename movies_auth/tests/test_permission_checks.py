@@ -73,7 +73,7 @@ def test_admins_see_anyones_permissions(request, client, holder, caller_fixture)
     assert [p["name"] for p in response.json] == ["beta", "pro_read"]
 
 
-@pytest.mark.parametrize("user_id", ["holder", str(uuid.uuid4()), "not-a-uuid"])
+@pytest.mark.parametrize("user_id", ["holder", pytest.param(str(uuid.uuid4()), id="unknown-uuid"), "not-a-uuid"])
 def test_a_stranger_is_refused_whether_or_not_the_user_exists(client, holder, account, user_id):
     target = holder.uuid if user_id == "holder" else user_id
 
@@ -84,7 +84,7 @@ def test_a_stranger_is_refused_whether_or_not_the_user_exists(client, holder, ac
         assert (response.status_code, response.json) == (403, {"msg": "You may only access your own account"})
 
 
-@pytest.mark.parametrize("user_id", [str(uuid.uuid4()), "not-a-uuid", "0"])
+@pytest.mark.parametrize("user_id", [pytest.param(str(uuid.uuid4()), id="unknown-uuid"), "not-a-uuid", "0"])
 def test_an_admin_asking_about_an_unknown_user_gets_not_found(client, admin, user_id):
     listed = client.get(combined_path(user_id), headers=admin.headers)
     checked = check(client, admin, "beta", user_id=user_id, caller=admin)

@@ -66,7 +66,9 @@ def test_revoking_what_the_user_lacks_is_not_found(client, admin, account):
     assert (permission.status_code, permission.json) == (404, {"msg": "The user has no direct grant of 'pro_read'"})
 
 
-@pytest.mark.parametrize("user_id", [str(uuid.uuid4()), "not-a-uuid", "0", "-1", "9" * 40])
+@pytest.mark.parametrize(
+    "user_id", [pytest.param(str(uuid.uuid4()), id="unknown-uuid"), "not-a-uuid", "0", "-1", "9" * 40]
+)
 def test_unknown_users_are_not_found(client, admin, user_id):
     requests = [
         client.get(f"{API}/users/{user_id}/roles", headers=admin.headers),

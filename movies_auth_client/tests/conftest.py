@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from urllib.parse import urlsplit
 
 import pytest
 
 from client_support import DRIVERS, SERVICE_TOKEN_LIFETIME, AuthServer, flask, serve
-from testkit.stores import fresh_database, fresh_redis
+from testkit.stores import suite_database, suite_redis
 
 
 @pytest.fixture(scope="session")
@@ -35,12 +34,11 @@ def auth_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     }
     env.pop("REDIS_URL", None)
     if database_url:
-        base = urlsplit(database_url).path.strip("/")
-        env["DATABASE_URL"] = fresh_database(database_url, f"{base}_client_auth")
+        env["DATABASE_URL"] = suite_database(database_url, "client_auth")
     else:
         env["DATABASE_URL"] = f"sqlite:///{instance / 'auth.sqlite3'}"
     if redis_url:
-        env["REDIS_URL"] = fresh_redis(redis_url, 2)
+        env["REDIS_URL"] = suite_redis(redis_url, 3)
     else:
         env["GUNICORN_WORKERS"] = "1"  # the embedded Redis lives in one process
     return env

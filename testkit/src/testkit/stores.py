@@ -1,4 +1,8 @@
-"""Fresh stores for a suite: a PostgreSQL database of its own, an emptied Redis database, real ones under CI."""
+"""Fresh stores for a suite: a PostgreSQL database of its own, an emptied Redis database, real ones under CI.
+
+Under pytest-xdist every worker runs suites of its own at the same time as the others: `suite_database` and
+`suite_redis` give each worker its own database names and its own block of Redis databases.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,12 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 import pytest
 from movies_auth.stores.redis_connection import RedisDeployment
+
+from testkit.workers import worker_name, worker_number
+
+# The Redis databases one worker's suites use (offsets 0..3 of REDIS_URL); a Redis server has 16.
+REDIS_DATABASES_PER_WORKER = 4
+MAX_WORKERS = 16 // REDIS_DATABASES_PER_WORKER
 
 
 def require_real_stores_under_ci() -> None:
@@ -40,3 +50,21 @@ def fresh_redis(url: str, offset: int) -> str:
         fresh = urlunsplit(parts._replace(path=f"/{number}"))
     RedisDeployment(fresh, {}).client().flushdb()
     return fresh
+
+
+def suite_database(server_url: str, suite: str) -> str:
+    """A fresh database for `suite` on the server of `server_url`, named after it, the suite and the worker."""
+    base = urlsplit(server_url).path.strip("/")
+    worker = worker_name()
+    return fresh_database(server_url, f"{base}_{suite}_{worker}" if worker else f"{base}_{suite}")
+
+
+def suite_redis(url: str, offset: int) -> str:
+    """The emptied Redis database `offset` (0..3) of this worker's block after the one `url` names."""
+    if not 0 <= offset < REDIS_DATABASES_PER_WORKER:
+        raise ValueError(f"a suite's Redis offset is 0..{REDIS_DATABASES_PER_WORKER - 1}, not {offset}")
+    if worker_number() >= MAX_WORKERS:
+        raise RuntimeError(
+            f"at most {MAX_WORKERS} workers (-n): each empties {REDIS_DATABASES_PER_WORKER} of Redis's 16 databases"
+        )
+    return fresh_redis(url, worker_number() * REDIS_DATABASES_PER_WORKER + offset)
