@@ -55,7 +55,7 @@ class ServerSpans:
         self.wsgi_app = wsgi_app
         # The same instrumentation scope as the WSGI instrumentation's middleware: the spans are its spans.
         self._tracer = tracer_provider.get_tracer("opentelemetry.instrumentation.wsgi", __version__)
-        _OpenTelemetrySemanticConventionStability._initialize()
+        _OpenTelemetrySemanticConventionStability._initialize()  # type: ignore[no-untyped-call]
         self._semconv = _OpenTelemetrySemanticConventionStability._get_opentelemetry_stability_opt_in_mode(
             _OpenTelemetryStabilitySignalType.HTTP
         )

@@ -76,7 +76,8 @@ def init_app(app: Flask, settings: Settings) -> None:
 
 def configured() -> dict[str, Provider]:
     """The providers of the current app, in configuration order."""
-    return current_app.extensions["oauth_providers"]
+    providers: dict[str, Provider] = current_app.extensions["oauth_providers"]
+    return providers
 
 
 def get(name: str) -> Provider:

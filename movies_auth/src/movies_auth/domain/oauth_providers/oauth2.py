@@ -53,7 +53,8 @@ class Provider:
     def authorization(self, callback_url: str, state: str) -> dict[str, str]:
         """The provider's authorization URL for this sign-in, and what the callback needs: PKCE verifier, nonce."""
         with provider_calls(self.name):
-            return self.client.create_authorization_url(callback_url, state=state)
+            authorization: dict[str, str] = self.client.create_authorization_url(callback_url, state=state)
+        return authorization
 
     def identity(self, callback: dict[str, Any], callback_url: str, *, verifier: str, nonce: str | None) -> Identity:
         """Exchange the callback's code (with the PKCE verifier) and tell who signed in."""
