@@ -4,6 +4,7 @@ instrumentation or tracer is installed."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -58,7 +59,8 @@ def test_a_request_is_one_trace_of_a_server_span_and_its_auth_sql_and_redis_span
     [auth_call] = http_calls
     assert auth_call.parent.span_id == server.context.span_id
     systems = {span.attributes.get("db.system") or span.attributes.get("db.system.name") for span in finished}
-    assert {"postgresql", "redis"} <= systems
+    sql = "postgresql" if os.environ.get("DATABASE_URL", "").startswith("postgresql") else "sqlite"
+    assert {sql, "redis"} <= systems
     assert {span.context.trace_id for span in finished} == {server.context.trace_id}
 
 

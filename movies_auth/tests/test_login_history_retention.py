@@ -3,6 +3,7 @@ how long failed attempts are kept (`FAILED_LOGIN_RETENTION`, pruned by `flask us
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -36,7 +37,7 @@ def test_an_unknown_email_is_kept_masked_or_not_at_all(app, client, typed, kept)
 
 def add_attempt(app, account, *, days_ago: int, success: bool) -> None:
     with app.app_context():
-        db.session.add(LoginAttempt(user_id=account.uuid if account else None, email=None, success=success,
+        db.session.add(LoginAttempt(user_id=uuid.UUID(account.uuid) if account else None, email=None, success=success,
                                     time=datetime.now(UTC) - timedelta(days=days_ago)))  # fmt: skip
         db.session.commit()
 
