@@ -55,6 +55,7 @@ def refused_within(client, headers: dict, seconds: float) -> float:
     pytest.fail(f"still valid after {seconds * 1000:.0f} ms")
 
 
+@pytest.mark.exclusive  # counts the MGETs of every client of the Redis server, other workers' too
 def test_warm_checks_make_no_redis_round_trip(app, client, account):
     give(app, account, role="subscriber")
     for _ in range(2):
@@ -149,6 +150,7 @@ def test_a_lost_tracking_connection_never_leaves_a_stale_answer(app, client, wor
     assert response.json == {"msg": "Token has been revoked"}
 
 
+@pytest.mark.exclusive  # counts the MGETs of every client of the Redis server, other workers' too
 def test_tracking_comes_back_by_itself_after_a_lost_connection(app, workers, account):
     worker = workers[0]
     worker.get(VALIDATION, headers=account.headers)
