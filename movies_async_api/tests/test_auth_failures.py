@@ -56,7 +56,7 @@ def test_an_unusable_answer_is_degraded_but_never_opens_the_breaker(make_client,
     """A live movies_auth that answers oddly (or refuses an oversized header, 431) is not an outage: were it
     counted, anyone could open the breaker for every subscriber with a few odd requests."""
     stub_auth.behaviour = behaviour
-    client = make_client(stub_auth.url, **FAST)
+    client = make_client(stub_auth.url, **{**FAST, **PATIENT})  # about answers, not timeouts: a loaded machine waits
     for _ in range(THRESHOLD * 3):
         assert_degraded(client.get(FILMS, headers=bearer(unsigned_token())))
     assert stub_auth.calls == THRESHOLD * 3
@@ -135,7 +135,7 @@ def test_only_one_probe_goes_out_however_many_requests_arrive(stub_auth):
 @pytest.mark.parametrize("behaviour", ["revoked", "forbidden"])
 def test_a_401_or_403_is_an_answer_that_grants_nothing_and_never_opens_the_breaker(make_client, stub_auth, behaviour):
     stub_auth.behaviour = behaviour
-    client = make_client(stub_auth.url, **FAST)
+    client = make_client(stub_auth.url, **{**FAST, **PATIENT})  # about answers, not timeouts: a loaded machine waits
     for _ in range(THRESHOLD * 3):
         response = client.get(FILMS, headers=bearer(unsigned_token()))
         assert "X-Auth-Degraded" not in response.headers
