@@ -5,6 +5,8 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
+import pytest
+
 from auth_support import API, bearer, login, register
 from movies_auth.domain import login_throttle
 from movies_auth.extensions import db
@@ -160,6 +162,7 @@ def test_counters_live_in_redis_so_every_worker_shares_them(app, client, account
     assert app.extensions["redis"].hget(failures_from(account.email, "127.0.0.1"), "n") == "1"
 
 
+@pytest.mark.exclusive  # 100 logins from 20 threads, counted exactly: another worker's load must not time them out
 def test_parallel_wrong_passwords_are_counted_exactly_and_the_limit_holds(app, account, limits):
     limits(login_free_failures=10, login_failure_delay=MINUTE)
 
