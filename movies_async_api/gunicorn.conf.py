@@ -20,6 +20,14 @@ errorlog = "-"
 # gunicorn 25+ opens a control socket at one fixed path per user; two services on one host would collide.
 control_socket_disable = True
 
+
+def post_worker_init(_worker):
+    """The app is loaded: keep what loading it made out of the garbage collector's full passes."""
+    # A full pass walks every tracked object, some 130 000 once the app is imported: tens of milliseconds in
+    # which the worker answers nobody, a spike in the p99 of every row. Those objects live as long as the worker.
+    gc.freeze()
+
+
 # Prometheus multiprocess mode: each worker writes its samples to files in PROMETHEUS_MULTIPROC_DIR and a scrape
 # adds them up. The directory must be empty at every start (stale files would add old counts), and set before
 # any worker imports prometheus_client: it is made (or emptied) here, in the master, which the workers inherit.
@@ -42,13 +50,6 @@ if os.environ.get("LOG_FORMAT", "").lower() == "json":
         "root": {"level": "INFO", "handlers": ["stderr"]},
         "loggers": {"gunicorn.error": {"level": "INFO", "handlers": ["stderr"], "propagate": False}},
     }
-
-
-def post_worker_init(_worker):
-    """The app is loaded: keep what loading it made out of the garbage collector's full passes."""
-    # A full pass walks every tracked object, some 130 000 once the app is imported: tens of milliseconds in
-    # which the worker answers nobody, a spike in the p99 of every row. Those objects live as long as the worker.
-    gc.freeze()
 
 
 def child_exit(_server, worker):
