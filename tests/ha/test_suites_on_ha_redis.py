@@ -15,7 +15,7 @@ from testkit.stores import fresh_database
 
 AUTH_SUITES = ("test_tokens.py", "test_sessions.py", "test_permission_checks.py", "test_fast_path.py",
                "test_rate_limits.py", "test_social_sign_in.py")  # fmt: skip
-MOVIES_SUITES = ("test_films_api.py", "test_access.py")
+MOVIES_SUITES = ("test_films_api.py", "test_visibility.py")
 
 
 def run_suite(
