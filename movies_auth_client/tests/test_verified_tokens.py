@@ -12,7 +12,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from movies_auth_client import InvalidToken
-from movies_auth_client.keys import KeySet
+from movies_auth_client.keys import REFETCH_INTERVAL, KeySet
 
 
 def test_a_token_verified_before_is_refused_once_it_expires(make_client, auth):
@@ -66,3 +66,18 @@ def test_each_caller_gets_claims_of_its_own():
 
     second = keys.decode(token, "k1")
     assert second is not None and second["sub"] == subject
+
+
+def test_a_remembered_token_is_found_by_its_text_until_the_keys_are_due_for_a_refetch():
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    now = [0.0]
+    keys = KeySet(clock=lambda: now[0])
+    keys.replace(key_set(private, "k1"))
+    token = signed(private, "k1")
+    assert keys.remembered(token) is None  # never verified
+    claims = keys.decode(token, "k1")
+
+    assert keys.remembered(token) == claims
+    now[0] = REFETCH_INTERVAL
+    assert keys.remembered(token) is None  # the keys are stale: the caller fetches them before trusting it
+    assert keys.fetch_due("k1")

@@ -192,14 +192,16 @@ class AsyncAuthClient(ClientBase):
         checked(token)
         if self._keys is None:
             return None
-        kid = key_id(token)
-        if self._keys.fetch_due(kid):
-            await self._fetch_keys()
-        try:
-            claims = self._keys.decode(token, kid)
-        except InvalidToken:
-            self._verified(Outcome.INVALID_TOKEN)
-            raise
+        claims = self._keys.remembered(token)
+        if claims is None:
+            kid = key_id(token)
+            if self._keys.fetch_due(kid):
+                await self._fetch_keys()
+            try:
+                claims = self._keys.decode(token, kid)
+            except InvalidToken:
+                self._verified(Outcome.INVALID_TOKEN)
+                raise
         if claims is not None:
             self._verified(Outcome.OK)
         return claims
