@@ -171,6 +171,21 @@ class AsyncDriver:
     async def _together(self, count: int, args: tuple[Any, ...]) -> list[bool]:
         return list(await asyncio.gather(*(self.client.has_permission(*args) for _ in range(count))))
 
+    def each_at_once(self, count: int, *args: Any) -> list[tuple[float, bool | BaseException]]:
+        """As `at_once`, but each caller's own outcome (an answer or what it raised) and how long it waited."""
+        return self._run(self._each_together(count, args))
+
+    async def _each_together(self, count: int, args: tuple[Any, ...]) -> list[tuple[float, bool | BaseException]]:
+        async def one() -> tuple[float, bool | BaseException]:
+            started = time.monotonic()
+            try:
+                outcome: bool | BaseException = await self.client.has_permission(*args)
+            except Exception as error:
+                outcome = error
+            return time.monotonic() - started, outcome
+
+        return list(await asyncio.gather(*(one() for _ in range(count))))
+
     def verify_token(self, token: str) -> dict:
         return self._run(self.client.verify_token(token))
 

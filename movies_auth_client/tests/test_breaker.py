@@ -8,7 +8,7 @@ import signal
 
 import pytest
 
-from client_support import RecordingObserver, serve
+from client_support import AsyncDriver, RecordingObserver, serve
 from movies_auth_client import AuthUnavailable, BreakerState, Call, CircuitBreaker, Outcome
 from movies_auth_client.service_token import MAX_RETRY_DELAY, retry_delay
 from testkit.ports import free_port
@@ -50,6 +50,35 @@ def test_a_movies_auth_that_goes_away_opens_the_breaker_and_a_probe_closes_it(ma
     assert client.has_permission(token, "pro_read") is True
     assert client.breaker.state is BreakerState.CLOSED
     assert observer.breaker_states == [BreakerState.OPEN, BreakerState.HALF_OPEN, BreakerState.CLOSED]
+
+
+def test_callers_do_not_wait_on_the_probe_of_a_movies_auth_that_hangs(auth, second_auth):
+    process, url = second_auth
+    timeout = 1.0
+    client = AsyncDriver(
+        url, **auth.account, failure_threshold=1, cooldown=COOLDOWN, timeout=timeout, answer_ttl=0.2, refresh_ahead=0
+    )
+    client.start()
+    _, token = auth.user(role="subscriber")
+    try:
+        assert client.has_permission(token, "pro_read") is True
+        os.killpg(process.process.pid, signal.SIGSTOP)  # alive, connections accepted, nothing answered
+        client.wait(0.3)  # past the answer's life
+        with pytest.raises(AuthUnavailable):
+            client.has_permission(token, "pro_read")
+        assert client.breaker.state is BreakerState.OPEN
+        client.wait(COOLDOWN)
+
+        outcomes = client.each_at_once(10, token, "pro_read")
+    finally:
+        os.killpg(process.process.pid, signal.SIGCONT)
+        client.close()
+
+    probes = [seconds for seconds, _ in outcomes if seconds >= timeout * 0.9]
+    others = [(seconds, outcome) for seconds, outcome in outcomes if seconds < timeout * 0.9]
+    assert len(probes) == 1  # the breaker's single probe waits out the timeout ...
+    assert all(isinstance(outcome, AuthUnavailable) for _, outcome in others)  # ... nobody else waits on it
+    assert max(seconds for seconds, _ in others) < 0.2
 
 
 def test_refusals_of_the_caller_are_answers_never_failures(make_client, auth):

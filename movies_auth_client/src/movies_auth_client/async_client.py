@@ -15,7 +15,7 @@ from movies_auth_client._base import DEFAULT_REFRESH_AHEAD, ClientBase
 from movies_auth_client.contract import check_path
 from movies_auth_client.errors import AuthUnavailable, InvalidToken, ServiceTokenUnavailable
 from movies_auth_client.keys import JWKS_PATH, key_id
-from movies_auth_client.observer import Call, Outcome
+from movies_auth_client.observer import BreakerState, Call, Outcome
 from movies_auth_client.permissions import Condition, Reading, condition_text, read
 from movies_auth_client.service_token import retry_delay
 from movies_auth_client.tokens import checked, subject
@@ -110,7 +110,8 @@ class AsyncAuthClient(ClientBase):
 
         Raises InvalidToken when movies_auth (or the local check) refuses the token, AuthUnavailable
         when movies_auth cannot answer; `request_id` is passed on as `X-Request-Id`. With an answer
-        cache, checks of one token and condition at once share one call (with the first one's request id).
+        cache, checks of one token and condition at once share one call (with the first one's request id)
+        while the breaker is closed; past a failure, nobody waits on another caller's probe.
         """
         checked(token)
         text = condition_text(condition)
@@ -119,8 +120,10 @@ class AsyncAuthClient(ClientBase):
             if refresh_due:
                 self._shared_check(token, text, request_id)
             return answer
-        if not self._answers.enabled:
-            return await self._check(token, text, request_id)  # asked for every check: nothing is shared
+        if not self._answers.enabled or self.breaker.state is not BreakerState.CLOSED:
+            # Nothing to share: every check is asked, or, past a failure, none is but the breaker's one probe,
+            # and nobody waits on that probe or pays for a task that would only be refused.
+            return await self._check(token, text, request_id)
         check = self._shared_check(token, text, request_id)
         if not check.created_now:
             self._record(Call.PERMISSION_CHECK, Outcome.SHARED, 0.0)
