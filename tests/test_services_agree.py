@@ -1,5 +1,6 @@
 """movies_auth, the movies API and movies_auth_client agree on what they share: header names, the request-id rule,
-the check path, the readiness body, the logging set-up, the request-id spans and gunicorn's metrics block.
+the check path, the readiness body, the logging set-up, the request-id spans, the tracer provider and gunicorn's
+metrics block.
 
 The movies API imports these from movies_auth_client.contract; movies_auth keeps copies (docs/architecture.md, "What
 the services share"). The copies are compared here, and both running services are asked the same questions.
@@ -45,8 +46,51 @@ def test_both_services_log_in_one_format() -> None:
                                     "request_id": "req-1", "trace_id": None, "span_id": None}  # fmt: skip
 
 
+@pytest.mark.unit
+def test_log_records_carry_the_request_id_alike() -> None:
+    for module in (auth_context, movies_context):
+        record = logging.LogRecord("any", logging.INFO, __file__, 1, "hello", (), None)
+        assert module.RequestIdFilter().filter(record) and record.request_id == "-"
+    assert auth_context.access_log.name == "movies_auth.access"
+    assert movies_context.access_logger.name == "movies_async_api.access"
+
+
 def _source(path: str, package: str) -> str:
     return (REPO / path).read_text().replace(package, "<service>")
+
+
+def _between(text: str, start: str, end: str) -> str:
+    return text[text.index(start) : text.index(end)].rstrip()
+
+
+# movies_auth keeps its observability modules in observability/, the movies API at its top level.
+AUTH_OBSERVABILITY = "movies_auth/src/movies_auth/observability"
+MOVIES = "movies_async_api/src/movies_async_api"
+
+
+def _auth_source(name: str) -> str:
+    return _source(f"{AUTH_OBSERVABILITY}/{name}", "movies_auth").replace("<service>.observability.", "<service>.")
+
+
+@pytest.mark.unit
+def test_the_json_log_line_is_one_copy() -> None:
+    # configure_logging differs on purpose: the movies API quiets httpx, its client of movies_auth.
+    def shared(text: str) -> str:
+        return _between(text, "LOG_FORMAT = ", "\ndef configure_logging")
+
+    movies = _source(f"{MOVIES}/logging_setup.py", "movies_async_api")
+    assert shared(_auth_source("logging_setup.py")) == shared(movies)
+
+
+@pytest.mark.unit
+def test_the_tracer_provider_is_one_copy() -> None:
+    # Each service names itself by default, and instruments its own framework (Flask's WSGI, FastAPI's ASGI).
+    def shared(text: str) -> str:
+        return _between(text, "REQUEST_ID_ATTRIBUTE = ", "\ndef instrument")
+
+    auth, movies = _auth_source("tracing.py"), _source(f"{MOVIES}/tracing.py", "movies_async_api")
+    assert shared(auth) == shared(movies)
+    assert "def tracing_enabled" in shared(auth) and "def tracer_provider" in shared(auth)
 
 
 @pytest.mark.unit

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import jwt as pyjwt
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -110,3 +111,16 @@ def dangling_grants(app: Flask) -> int:
             db.session.query(column.table).filter(column.not_in(db.session.query(target))).count()
             for column, target in references
         )
+
+
+def script_registrations(monkeypatch: pytest.MonkeyPatch, app: Flask) -> list[str]:
+    """The Lua scripts registered with the app's Redis client from now on, filled in as they are."""
+    redis = app.extensions["redis"]
+    original, registered = redis.register_script, []
+
+    def register_script(source: str):
+        registered.append(source)
+        return original(source)
+
+    monkeypatch.setattr(redis, "register_script", register_script)
+    return registered

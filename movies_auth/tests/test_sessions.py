@@ -11,7 +11,17 @@ from concurrent.futures import ThreadPoolExecutor
 import jwt as pyjwt
 import pytest
 
-from auth_support import API, bearer, claims_of, login, refresh, row_count, service_token, validate
+from auth_support import (
+    API,
+    bearer,
+    claims_of,
+    login,
+    refresh,
+    row_count,
+    script_registrations,
+    service_token,
+    validate,
+)
 from movies_auth.domain import sessions
 from movies_auth.domain.tokens import TOKEN_PREDATES_SESSIONS
 from movies_auth.models import UserSession
@@ -98,6 +108,35 @@ def test_every_key_of_a_user_shares_one_hash_slot(app, client, account, limits):
     assert {"s", "sp", "us", "ue", "up"} <= kinds
     assert any(redis_keys.RATE_LIMIT_PREFIX in key for key in keys)
     assert {key[key.index("{") + 1 : key.index("}")] for key in keys} == {account.uuid}
+
+
+# The scripts behind sessions
+
+
+def sign_in_refresh_and_list(client, account) -> None:
+    """A sign-in (the session and failed-login scripts), a refresh, a sign-out and the device list: all answer."""
+    tokens = login(client, account.email).json
+    assert refresh(client, tokens["refresh_token"]).status_code == 200
+    assert client.delete(LOGOUT, headers=bearer(tokens["access_token"])).status_code == 204
+    assert client.get(sessions_url(account.uuid), headers=account.headers).status_code == 200
+
+
+def test_each_script_is_registered_once_with_the_apps_redis_client(app, client, account, monkeypatch):
+    sign_in_refresh_and_list(client, account)
+    registered = script_registrations(monkeypatch, app)
+
+    for _ in range(3):
+        sign_in_refresh_and_list(client, account)
+
+    assert registered == []
+
+
+def test_scripts_redis_has_forgotten_are_loaded_again(app, client, account):
+    # A restarted Redis, or a replica promoted in a failover, holds none of the scripts the service registered.
+    sign_in_refresh_and_list(client, account)
+    app.extensions["redis"].script_flush()
+
+    sign_in_refresh_and_list(client, account)
 
 
 # Refresh grace

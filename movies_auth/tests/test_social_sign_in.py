@@ -38,7 +38,7 @@ from oidc_provider_mock import run_server_in_thread
 from pydantic import ValidationError
 from sqlalchemy import func, select
 
-from auth_support import API, GENEROUS_LIMIT, PASSWORD, bearer, claims_of, login
+from auth_support import API, GENEROUS_LIMIT, PASSWORD, bearer, claims_of, login, script_registrations
 from movies_auth import create_app
 from movies_auth.domain import link_tokens
 from movies_auth.extensions import db
@@ -1049,6 +1049,14 @@ def test_a_start_refused_for_another_reason_takes_no_place(social, browser, monk
 
     assert [answer.status_code for answer in refused] == [502, 400]
     assert pending(social.app) == 0 and start(browser, social).status_code == 302
+
+
+def test_later_starts_reserve_their_place_with_the_script_registered_by_the_first(social, browser, monkeypatch):
+    assert start(browser, social).status_code == 302
+    registered = script_registrations(monkeypatch, social.app)
+
+    assert [start(browser, social).status_code for _ in range(3)] == [302] * 3
+    assert registered == [] and pending(social.app) == 4
 
 
 # --- Yandex ID and VK ID -----------------------------------------------------------------------------------------

@@ -15,7 +15,6 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from movies_auth.cli import register_commands
 from movies_auth.domain import key_ring, oauth_providers, passwords, tokens
 from movies_auth.extensions import db, jwt, limiter, migrate, redis_store
-from movies_auth.hotpath.fast_checks import FastChecks
 from movies_auth.observability import tracing
 from movies_auth.observability.logging_setup import configure_logging
 from movies_auth.observability.request_context import ROUTE_ENVIRON_KEY, RequestScope
@@ -24,6 +23,7 @@ from movies_auth.settings import Settings
 from movies_auth.stores import redis_keys
 from movies_auth.stores.read_replica import read_replica
 from movies_auth.web import apidocs, errors
+from movies_auth.web.fast_checks import FastChecks
 from movies_auth.web.views import (
     account_email,
     checks,

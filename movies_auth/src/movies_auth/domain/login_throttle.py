@@ -22,7 +22,8 @@ from flask import current_app
 from werkzeug.exceptions import TooManyRequests
 
 from movies_auth.domain import audit
-from movies_auth.extensions import current_settings, redis_store
+from movies_auth.domain.redis_scripts import RedisScript
+from movies_auth.extensions import current_settings
 from movies_auth.models import normalize_email
 from movies_auth.observability import metrics
 from movies_auth.observability.request_context import client_ip
@@ -33,7 +34,7 @@ KNOWN_ADDRESSES_KEPT = 10
 # KEYS: the account's failures from this address, its failures from unknown addresses, its known addresses.
 # ARGV: address, now, free failures per address, free failures per account, first delay, longest delay,
 # how long a counter lives after its last failure (times in ms). Returns {ms to wait, account counted}.
-_RESERVE = """
+_RESERVE = RedisScript("""
 local now, base, longest = tonumber(ARGV[2]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local function wait(key, free)
   local state = redis.call('HMGET', key, 'n', 't')
@@ -55,17 +56,17 @@ for _, key in ipairs(counted) do
   redis.call('PEXPIRE', key, ARGV[7])
 end
 return {0, #counted - 1}
-"""
+""")
 
 # The password was right: this address starts afresh, the account's slot is given back, and the address is
 # remembered (the most recent few only). ARGV: address, account counted (0/1), now, addresses kept, memory (ms).
-_SUCCEEDED = """
+_SUCCEEDED = RedisScript("""
 redis.call('DEL', KEYS[1])
 if ARGV[2] == '1' and redis.call('HINCRBY', KEYS[2], 'n', -1) <= 0 then redis.call('DEL', KEYS[2]) end
 redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
 redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -1 - tonumber(ARGV[4]))
 redis.call('PEXPIRE', KEYS[3], ARGV[5])
-"""
+""")
 
 
 def reserve(email: str) -> Callable[[], None]:
@@ -81,17 +82,17 @@ def reserve(email: str) -> Callable[[], None]:
         redis_keys.login_known_addresses(account),
     )
     now = _milliseconds(time.time())
-    waiting, account_counted = redis_store.client.eval(
-        _RESERVE,
-        len(keys),
-        *keys,
-        address,
-        now,
-        settings.login_free_failures,
-        settings.login_free_failures_per_account,
-        _milliseconds(settings.login_failure_delay.total_seconds()),
-        _milliseconds(settings.login_failure_max_delay.total_seconds()),
-        _milliseconds(settings.login_failure_memory.total_seconds()),
+    waiting, account_counted = _RESERVE(
+        keys,
+        [
+            address,
+            now,
+            settings.login_free_failures,
+            settings.login_free_failures_per_account,
+            _milliseconds(settings.login_failure_delay.total_seconds()),
+            _milliseconds(settings.login_failure_max_delay.total_seconds()),
+            _milliseconds(settings.login_failure_memory.total_seconds()),
+        ],
     )
     if waiting:
         retry_after = max(1, math.ceil(int(waiting) / 1000))
@@ -100,15 +101,15 @@ def reserve(email: str) -> Callable[[], None]:
         raise TooManyRequests("failed logins of this account", retry_after=retry_after)
 
     def succeeded() -> None:
-        redis_store.client.eval(
-            _SUCCEEDED,
-            len(keys),
-            *keys,
-            address,
-            account_counted,
-            _milliseconds(time.time()),
-            KNOWN_ADDRESSES_KEPT,
-            _milliseconds(settings.login_known_address_memory.total_seconds()),
+        _SUCCEEDED(
+            keys,
+            [
+                address,
+                account_counted,
+                _milliseconds(time.time()),
+                KNOWN_ADDRESSES_KEPT,
+                _milliseconds(settings.login_known_address_memory.total_seconds()),
+            ],
         )
 
     return succeeded

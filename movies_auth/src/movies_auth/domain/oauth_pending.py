@@ -15,13 +15,14 @@ import math
 
 from movies_auth.domain import audit
 from movies_auth.domain.errors import DomainError
+from movies_auth.domain.redis_scripts import RedisScript
 from movies_auth.extensions import current_settings, redis_store
 from movies_auth.observability.request_context import client_ip
 from movies_auth.stores import redis_keys
 
 # ARGV: the sign-in's lifetime (ms), the bound, the state's digest. Answers 0 (reserved) or, when full, the
 # milliseconds until the oldest place frees. Redis's clock, not the workers': one clock for every score.
-_RESERVE = """
+_RESERVE = RedisScript("""
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 local lifetime, bound = tonumber(ARGV[1]), tonumber(ARGV[2])
@@ -34,7 +35,7 @@ redis.call('ZADD', KEYS[1], now + lifetime, ARGV[3])
 local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
 redis.call('PEXPIRE', KEYS[1], math.max(tonumber(last[2]) - now, 1))
 return 0
-"""
+""")
 
 
 class TooManyPendingSignIns(DomainError):
@@ -51,8 +52,7 @@ def reserve(state_digest: str, ttl_seconds: int) -> None:
     """Take a place for the sign-in whose state has this digest, for `ttl_seconds`; `TooManyPendingSignIns` when
     every place is taken."""
     bound = current_settings().oauth_max_pending
-    script = redis_store.client.register_script(_RESERVE)
-    waiting = int(script([redis_keys.OAUTH_PENDING], [ttl_seconds * 1000, bound, state_digest]))
+    waiting = int(_RESERVE([redis_keys.OAUTH_PENDING], [ttl_seconds * 1000, bound, state_digest]))
     if waiting:
         retry_after = max(1, math.ceil(waiting / 1000))
         audit.record("social_sign_ins_full", warning=True, bound=bound, ip=client_ip(), retry_after=retry_after)

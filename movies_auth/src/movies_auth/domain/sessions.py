@@ -27,6 +27,7 @@ from sqlalchemy import delete, select
 
 from movies_auth.domain import audit, devices
 from movies_auth.domain.login_history import printable_user_agent
+from movies_auth.domain.redis_scripts import RedisScript
 from movies_auth.extensions import current_settings, db, redis_store
 from movies_auth.models import SESSION_ID_PATTERN, UserSession
 from movies_auth.stores import redis_keys
@@ -49,7 +50,7 @@ end
 # ARGV: session id, generation, now (ms), lifetime (s), most sessions, session key prefix, pair key prefix.
 # Drops the user's dead sessions from the index, adds this one, and ends the least recently used ones
 # beyond the limit. Returns the ids of the sessions it dropped, then of those it ended.
-_START = (
+_START = RedisScript(
     _ALIVE
     + """
 local epoch_value = redis.call('GET', KEYS[3])
@@ -76,7 +77,7 @@ return {swept, evicted}
 # KEYS: the session, its pair, the user's index, the user's epoch.
 # ARGV: session id, presented generation, new generation, now (ms), grace (ms), lifetime (s), new pair.
 # Without a new pair it only says whether the presented generation is current.
-_ROTATE = (
+_ROTATE = RedisScript(
     _ALIVE
     + """
 local value = redis.call('GET', KEYS[1])
@@ -102,7 +103,7 @@ return {'reused'}
 
 # KEYS: the session, its pair, the user's index, the user's epoch. ARGV: session id, required generation or ''.
 # 1: ended; 0: no such live session; -1: alive, but the generation is not the current one (nothing changed).
-_END = (
+_END = RedisScript(
     _ALIVE
     + """
 local value = redis.call('GET', KEYS[1])
@@ -116,7 +117,7 @@ return 1
 
 # KEYS: the user's index, the user's epoch. ARGV: session key prefix.
 # The live sessions, most recently used first: id, last use (ms), id, last use, ...
-_LIVE = (
+_LIVE = RedisScript(
     _ALIVE
     + """
 local epoch_value = redis.call('GET', KEYS[2])
@@ -167,8 +168,7 @@ def start(user_id: uuid.UUID, *, ip_address: str | None, user_agent: str | None,
     """Start a session for the user, ending the least recently used beyond the limit; (session id, generation)."""
     user, session_id, generation = str(user_id), new_session_id(), new_generation()
     settings = current_settings()
-    swept, evicted = _run(
-        _START,
+    swept, evicted = _START(
         [redis_keys.session(user, session_id), redis_keys.user_sessions(user), redis_keys.user_token_epoch(user)],
         [session_id, generation, _now_ms(), _lifetime(), settings.max_sessions_per_user,
          redis_keys.session_key_prefix(user), redis_keys.session_pair_prefix(user)],
@@ -203,7 +203,7 @@ def rotate(user_id: str, session_id: str, presented: str, new: str = "", pair: s
     """
     grace_ms = current_settings().jwt_refresh_grace_seconds * 1000
     arguments = [session_id, presented, new, _now_ms(), grace_ms, _lifetime(), pair]
-    answer = _run(_ROTATE, _keys_of(user_id, session_id), arguments)
+    answer = _ROTATE(_keys_of(user_id, session_id), arguments)
     if answer[0] == "reused":
         _forget(uuid.UUID(user_id), [session_id])
     return answer[0], answer[1] if len(answer) > 1 else ""
@@ -224,7 +224,7 @@ def end(user_id: str, session_id: str, *, generation: str = "") -> int:
 
 
 def _end_in_redis(user_id: str, session_id: str, generation: str = "") -> int:
-    return redis_store.run_acknowledged(_END, _keys_of(user_id, session_id), [session_id, generation])
+    return _END.acknowledged(_keys_of(user_id, session_id), [session_id, generation])
 
 
 def _keys_of(user_id: str, session_id: str) -> list[str]:
@@ -257,8 +257,9 @@ def forget_all(user_id: uuid.UUID, *, except_session: str | None = None) -> None
 def live(user_id: uuid.UUID, *, current_session: str | None = None) -> list[SessionView]:
     """The user's live sessions, most recently used first."""
     user = str(user_id)
-    flat = _run(_LIVE, [redis_keys.user_sessions(user), redis_keys.user_token_epoch(user)],
-                [redis_keys.session_key_prefix(user)])  # fmt: skip
+    flat = _LIVE(
+        [redis_keys.user_sessions(user), redis_keys.user_token_epoch(user)], [redis_keys.session_key_prefix(user)]
+    )
     last_used = dict(zip(flat[::2], flat[1::2], strict=True))
     if not last_used:
         return []
@@ -287,10 +288,6 @@ def _forget(user_id: uuid.UUID, session_ids: list[str]) -> None:
     if session_ids:
         db.session.execute(delete(UserSession).where(UserSession.user_id == user_id, UserSession.id.in_(session_ids)))
         db.session.commit()
-
-
-def _run(script: str, keys: list[str], args: list[object]):
-    return redis_store.client.register_script(script)(keys, args)
 
 
 def _now_ms() -> int:

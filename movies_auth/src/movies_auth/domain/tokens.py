@@ -28,6 +28,7 @@ from flask_jwt_extended.exceptions import JWTExtendedException
 
 from movies_auth.domain import audit, sessions
 from movies_auth.domain.errors import DomainError, Unauthorized
+from movies_auth.domain.redis_scripts import RedisScript
 from movies_auth.extensions import current_settings, db, redis_store
 from movies_auth.models import User
 from movies_auth.observability import metrics
@@ -46,14 +47,14 @@ TOKEN_PREDATES_SESSIONS = "Token was issued before an upgrade of the service; si
 
 # Raises the epoch past both its old value and the clock (so it never falls back below an epoch
 # that expired from Redis) and records the one session allowed to survive.
-_RAISE_EPOCH = """
+_RAISE_EPOCH = RedisScript("""
 local current = tonumber(string.match(redis.call('GET', KEYS[1]) or '0', '^%d+'))
 local epoch = math.max(current + 1, tonumber(ARGV[1]))
 local value = string.format('%d', epoch)
 if ARGV[2] ~= '' then value = value .. ':' .. ARGV[2] end
 redis.call('SET', KEYS[1], value, 'EX', ARGV[3])
 return epoch
-"""
+""")
 
 
 class InvalidSubjectToken(DomainError):
@@ -206,9 +207,7 @@ def revoke_service_tokens(service_id: uuid.UUID) -> None:
 
 
 def _raise_epoch(key: str, except_session: str | None) -> None:
-    redis_store.run_acknowledged(
-        _RAISE_EPOCH, [key], [time.time_ns() // 1_000_000, except_session or "", _longest_token_life()]
-    )
+    _RAISE_EPOCH.acknowledged([key], [time.time_ns() // 1_000_000, except_session or "", _longest_token_life()])
 
 
 def is_revoked(claims: dict[str, Any]) -> bool:

@@ -1,1 +1,1 @@
-"""The checks other services make on every request: answered ahead of Flask, from caches."""
+"""What the checks other services make on every request run on: the one rule, tokens verified once, cached keys."""

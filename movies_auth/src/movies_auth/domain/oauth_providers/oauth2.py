@@ -27,6 +27,8 @@ class Provider:
     def __init__(self, name: str, config: dict[str, str], timeout: float) -> None:
         self.name = name
         self.client_id = config["CLIENT_ID"]
+        # Where a plain OAuth 2.0 adapter asks who signed in; OpenID Connect reads the ID token instead.
+        self.userinfo_url = config.get("USERINFO_URL", "")
         self.client = FlaskOAuth2App(
             FlaskIntegration(name),
             name=name,

@@ -24,10 +24,6 @@ class VKProvider(Provider):
         "SCOPE": "email",
     }
 
-    def __init__(self, name: str, config: dict[str, str], timeout: float) -> None:
-        super().__init__(name, config, timeout)
-        self.userinfo_url = config["USERINFO_URL"]
-
     def token_auth_method(self, config: dict[str, str]) -> str:
         # A secret, when one is set, goes in the body.
         return "client_secret_post" if config.get("CLIENT_SECRET") else "none"

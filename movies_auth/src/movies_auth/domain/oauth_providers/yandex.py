@@ -19,10 +19,6 @@ class YandexProvider(Provider):
         "SCOPE": "login:email login:info",
     }
 
-    def __init__(self, name: str, config: dict[str, str], timeout: float) -> None:
-        super().__init__(name, config, timeout)
-        self.userinfo_url = config["USERINFO_URL"]
-
     def read_identity(self, token: dict[str, Any], nonce: str | None) -> Identity:
         response = self.client.get(
             self.userinfo_url,
