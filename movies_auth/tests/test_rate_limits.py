@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import gc
+import threading
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
 
 from auth_support import API, bearer, login, register
+from movies_auth import create_app
 from movies_auth.domain import login_throttle
-from movies_auth.extensions import db
+from movies_auth.extensions import db, limiter
 from movies_auth.models import LoginAttempt
 from movies_auth.stores import redis_keys
 
@@ -175,6 +179,42 @@ def test_parallel_wrong_passwords_are_counted_exactly_and_the_limit_holds(app, a
     assert statuses.count(401) == 10
     assert statuses.count(429) == 90
     assert failed_logins(app, account) == 10
+
+
+def test_an_app_going_away_leaves_the_redis_connections_of_requests_in_flight_alone(
+    app, settings, account, monkeypatch
+):
+    # Flask-Limiter keeps one storage per process, on the connection pool of the app built last: `other`'s here.
+    other = create_app(settings)
+    pool = other.extensions["redis"].connection_pool
+    assert limiter.storage.get_connection().connection_pool is pool
+    reading, gone = threading.Event(), threading.Event()
+    hand_out = pool.get_connection
+
+    def get_connection(*args, **kwargs):
+        connection = hand_out(*args, **kwargs)
+        if not reading.is_set():  # the request's first counter: its answer is read once `other` has gone
+            read = connection.read_response
+
+            def read_response(*args, **kwargs):
+                reading.set()
+                gone.wait(5)
+                return read(*args, **kwargs)
+
+            monkeypatch.setattr(connection, "read_response", read_response)
+        return connection
+
+    monkeypatch.setattr(pool, "get_connection", get_connection)
+    with ThreadPoolExecutor(max_workers=1) as requests:
+        answer = requests.submit(login, app.test_client(), account.email, "wrong password!")
+        assert reading.wait(5)
+        client = weakref.ref(other.extensions["redis"])
+        del other
+        gc.collect()
+        assert client() is None
+        gone.set()
+
+        assert answer.result().status_code == 401
 
 
 def change_email(client, account, email: str, **kwargs):

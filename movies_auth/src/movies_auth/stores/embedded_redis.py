@@ -16,6 +16,8 @@ from pathlib import Path
 import fakeredis
 import redis
 
+from movies_auth.stores import redis_connection
+
 # One store per process, shared by every app in it, as one real server would be.
 STORE = fakeredis.FakeServer()
 ADDRESS_FILE = "embedded-redis.address"
@@ -25,11 +27,13 @@ def connect(instance_path: str, timeout: float) -> redis.Redis:
     """A client of the running server's embedded Redis if one answers, else of this process's own store."""
     try:
         host, _, port = (Path(instance_path) / ADDRESS_FILE).read_text().strip().rpartition(":")
-        shared = redis.Redis(
-            host=host, port=int(port), decode_responses=True, socket_timeout=timeout, socket_connect_timeout=timeout
+        client = redis_connection.shared(
+            redis.ConnectionPool(
+                host=host, port=int(port), decode_responses=True, socket_timeout=timeout, socket_connect_timeout=timeout
+            )
         )
-        shared.ping()
-        return shared
+        client.ping()
+        return client
     except (OSError, ValueError, redis.RedisError):  # no server has published one, or it has gone
         return fakeredis.FakeRedis(server=STORE, decode_responses=True)
 

@@ -1,7 +1,7 @@
 """Clients of the Redis deployment `REDIS_URL` names: one server, a primary Sentinel watches, or a Redis Cluster.
 
 `redis://` and `rediss://` name one server; `redis+sentinel://host:port[,host:port...]/<service>[/<db>]` the
-primary a set of Sentinels elect for `<service>` (redis-py's `Sentinel.master_for`, which finds the new
+primary a set of Sentinels elect for `<service>` (redis-py's `SentinelConnectionPool`, which finds the new
 primary after a failover); `redis+cluster://host:port[,host:port...]` a Redis Cluster (`RedisCluster`,
 which follows slots as they move). Flask-Limiter's storage reads the same URLs.
 """
@@ -16,7 +16,7 @@ from urllib.parse import unquote, urlsplit
 import redis
 from redis.cluster import ClusterNode, RedisCluster
 from redis.exceptions import MovedError
-from redis.sentinel import Sentinel
+from redis.sentinel import Sentinel, SentinelConnectionPool
 
 SENTINEL_SCHEME = "redis+sentinel"
 CLUSTER_SCHEME = "redis+cluster"
@@ -40,11 +40,11 @@ class RedisDeployment:
         return {SENTINEL_SCHEME: "sentinel", CLUSTER_SCHEME: "cluster"}.get(scheme, "server")
 
     def client(self, **extra: Any) -> redis.Redis | RedisCluster:
-        """A client for the service's commands."""
+        """A client for the service's commands; a server's or a Sentinel primary's never closes the pool it is on."""
         options = {**self.options, **extra}
         parts = urlsplit(self.url)
         if self.kind == "server":
-            return redis.Redis.from_url(self.url, **options)
+            return shared(redis.ConnectionPool.from_url(self.url, **options))
         credentials = _credentials(parts.username, parts.password)
         if self.kind == "cluster":
             options.pop("health_check_interval", None)
@@ -54,9 +54,9 @@ class RedisDeployment:
         sentinel = Sentinel(
             _hosts(parts.netloc),
             sentinel_kwargs={key: value for key, value in options.items() if key.startswith("socket_")},
-            **options,
         )
-        return sentinel.master_for(service, db=db, **credentials)
+        # What `Sentinel.master_for` builds, but with a pool no client owns.
+        return shared(SentinelConnectionPool(service, sentinel, is_master=True, db=db, **options, **credentials))
 
     def tracking_clients(self, client: redis.Redis | RedisCluster) -> list[redis.Redis]:
         """A RESP2 client of each primary as `client` sees them now, for connections that track keys.
@@ -70,6 +70,14 @@ class RedisDeployment:
                 redis.Redis(host=node.host, port=node.port, protocol=2, **options) for node in client.get_primaries()
             ]
         return [self.client(protocol=2)]
+
+
+def shared(pool: redis.ConnectionPool) -> redis.Redis:
+    """A client of `pool` that leaves the pool open when it is closed or garbage-collected."""
+    # A client that owns its pool (`Redis.from_url`, `from_pool`, `Sentinel.master_for`) disconnects all its
+    # connections then, those other threads are reading from too (redis-py issue #3669): the app hands its pool
+    # to Flask-Limiter, whose storage outlives an app. The connections close with the pool, once nothing holds it.
+    return redis.Redis(connection_pool=pool)
 
 
 def primary_of(client: redis.Redis | RedisCluster, key: str) -> redis.Redis:
