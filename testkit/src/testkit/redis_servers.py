@@ -208,6 +208,11 @@ class RedisSentinelServers:
         _host, port = redis.Redis(port=self.sentinel_ports[0]).sentinel_get_master_addr_by_name(SENTINEL_SERVICE)
         return int(port)
 
+    def failovers(self) -> int:
+        """How many failovers the Sentinels have made (their configuration epoch)."""
+        master = redis.Redis(port=self.sentinel_ports[0], decode_responses=True).sentinel_master(SENTINEL_SERVICE)
+        return int(master["config-epoch"])
+
     def kill_primary(self) -> int:
         """Kill the current primary at once (SIGKILL); its port."""
         port = self.primary_port()
