@@ -69,9 +69,7 @@ class ServerSpans:
         self._route_of = route_of
         # The environ keys of the headers the propagators read (`traceparent`, `baggage`...): a request with none of
         # them has no parent to extract, as most have none.
-        self._carrier_keys = frozenset(
-            f"HTTP_{field.upper().replace('-', '_')}" for field in get_global_textmap().fields
-        )
+        self._carrier_keys = tuple(f"HTTP_{field.upper().replace('-', '_')}" for field in get_global_textmap().fields)
         # Header capture is set at start-up, as the server's environment is: the instrumentation's functions read
         # the variables again for every span and copy every request header before finding none asked for.
         self._captures_request_headers = bool(
@@ -101,7 +99,7 @@ class ServerSpans:
         return _ended_after(iterable, span, token)
 
     def _carries_context(self, environ: WSGIEnvironment) -> bool:
-        return not self._carrier_keys.isdisjoint(environ)
+        return not environ.keys().isdisjoint(self._carrier_keys)
 
     def _recorded(self, span: Span, environ: WSGIEnvironment, start_response: StartResponse) -> StartResponse:
         """Give a recorded span the request's attributes; the `start_response` that adds the response's."""
