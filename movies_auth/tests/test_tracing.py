@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from flask import Flask
@@ -15,12 +15,12 @@ from opentelemetry.instrumentation.wsgi import OpenTelemetryMiddleware
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.trace import SpanKind
+from opentelemetry.trace import Span, SpanKind
 from werkzeug.test import Client
 
 from auth_support import PASSWORD, bearer, login, register
 from movies_auth import create_app
-from movies_auth.observability import tracing
+from movies_auth.observability import server_spans, tracing
 from movies_auth.observability.request_context import current_request_id
 from movies_auth.observability.request_id_spans import RequestIdSpanProcessor
 from movies_auth.settings import Settings
@@ -126,26 +126,48 @@ def test_a_request_its_parent_did_not_sample_records_no_span_and_is_answered(tra
     assert spans.get_finished_spans() == ()  # neither the server span nor its SQL and Redis children
 
 
-def test_a_sampled_server_span_is_the_one_the_wsgi_instrumentation_makes(traced_app, spans):
+def test_a_request_its_parent_did_not_sample_computes_no_span_attributes(traced_app, spans, monkeypatch):
     client = traced_app.test_client()
-    assert register(client, "parity@example.com").json["email"] == "parity@example.com"
-    token = login(client, "parity@example.com").json["access_token"]
-    headers = {**bearer(token), "traceparent": TRACEPARENT, "User-Agent": "parity/1"}
+    register(client, "no-attributes@example.com").get_data()
+    token = login(client, "no-attributes@example.com").json["access_token"]
+    collected: list[str] = []
+
+    def counted(collect: Callable[..., dict]) -> Callable[..., dict]:
+        def collecting(*args: object) -> dict:
+            collected.append(collect.__name__)
+            return collect(*args)
+
+        return collecting
+
+    for name in ("collect_request_attributes", "collect_custom_request_headers_attributes"):
+        monkeypatch.setattr(server_spans, name, counted(getattr(server_spans, name)))
+    spans.clear()
+    unsampled = TRACEPARENT[:-2] + "00"
+
+    response = client.get("/auth/api/v1/auth_token/validation", headers={**bearer(token), "traceparent": unsampled})
+
+    response.close()
+    assert response.status_code == 200
+    assert collected == []
+    assert spans.get_finished_spans() == ()
+
+
+def _served_by_both(traced_app: Flask, spans: InMemorySpanExporter, headers: dict[str, str]) -> tuple[Span, Span]:
+    """The server span of one request to the traced app, and of the same request to the WSGI instrumentation's
+    middleware around the same stack."""
     path = "/auth/api/v1/auth_token/validation?unused=1"
     served = traced_app.wsgi_app.wsgi_app  # inside the server spans: the request id, metrics, fast checks, Flask
     official = OpenTelemetryMiddleware(served, tracer_provider=tracing.tracer_provider())
-
     answers = []
     for caller in (Client(traced_app.wsgi_app), Client(official)):
         spans.clear()
         answer = caller.get(path, headers=headers)
         answer.get_data()  # the official middleware ends its span once the body has been iterated
         answer.close()
+        assert answer.status_code == 200
         [server] = [span for span in spans.get_finished_spans() if span.kind is SpanKind.SERVER]
-        answers.append((answer.status_code, server))
-
-    (ours_status, ours), (theirs_status, theirs) = answers
-    assert ours_status == theirs_status == 200
+        answers.append(server)
+    ours, theirs = answers
     named_here = {"http.route", tracing.REQUEST_ID_ATTRIBUTE}
     assert {k: v for k, v in ours.attributes.items() if k not in named_here} == dict(theirs.attributes)
     assert ours.attributes["http.route"] == "/auth/api/v1/auth_token/validation"
@@ -153,3 +175,32 @@ def test_a_sampled_server_span_is_the_one_the_wsgi_instrumentation_makes(traced_
     assert ours.parent == theirs.parent
     assert ours.status.status_code == theirs.status.status_code
     assert ours.instrumentation_scope.name == theirs.instrumentation_scope.name
+    return ours, theirs
+
+
+def test_a_sampled_server_span_is_the_one_the_wsgi_instrumentation_makes(traced_app, spans):
+    client = traced_app.test_client()
+    assert register(client, "parity@example.com").json["email"] == "parity@example.com"
+    token = login(client, "parity@example.com").json["access_token"]
+
+    ours, _ = _served_by_both(
+        traced_app, spans, {**bearer(token), "traceparent": TRACEPARENT, "User-Agent": "parity/1"}
+    )
+
+    assert not any(name.startswith("http.request.header.") for name in ours.attributes)
+
+
+def test_headers_asked_for_at_start_up_are_captured_as_the_wsgi_instrumentation_captures_them(
+    app, settings, spans, monkeypatch
+):
+    monkeypatch.setenv("OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SERVER_REQUEST", "X-Client-Build")
+    monkeypatch.setenv("OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SERVER_RESPONSE", "Content-Type")
+    traced_app = create_app(settings.model_copy(update={"fast_checks": True}))  # reads them as a server starts
+    client = traced_app.test_client()
+    register(client, "captured@example.com").get_data()
+    token = login(client, "captured@example.com").json["access_token"]
+
+    ours, _ = _served_by_both(traced_app, spans, {**bearer(token), "traceparent": TRACEPARENT, "X-Client-Build": "7"})
+
+    assert ours.attributes["http.request.header.x_client_build"] == ("7",)
+    assert ours.attributes["http.response.header.content_type"] == ("application/json",)

@@ -12,7 +12,7 @@ its decision and log lines carry its trace id.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry import context, trace
 from opentelemetry.context import Context
@@ -33,6 +33,11 @@ from opentelemetry.instrumentation.wsgi.version import __version__
 from opentelemetry.propagate import extract, get_global_textmap
 from opentelemetry.semconv.attributes.error_attributes import ERROR_TYPE
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+from opentelemetry.util.http import (
+    OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SERVER_REQUEST,
+    OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SERVER_RESPONSE,
+    get_custom_headers,
+)
 
 if TYPE_CHECKING:
     from _typeshed import OptExcInfo
@@ -65,6 +70,14 @@ class ServerSpans:
         # The environ keys of the headers the propagators read (`traceparent`, `baggage`...): a request with none of
         # them has no parent to extract, as most have none.
         self._carrier_keys = tuple(f"HTTP_{field.upper().replace('-', '_')}" for field in get_global_textmap().fields)
+        # Header capture is set at start-up, as the server's environment is: the instrumentation's functions read
+        # the variables again for every span and copy every request header before finding none asked for.
+        self._captures_request_headers = bool(
+            get_custom_headers(OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SERVER_REQUEST)
+        )
+        self._captures_response_headers = bool(
+            get_custom_headers(OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SERVER_RESPONSE)
+        )
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         """Serve the request as the current span's; the span ends once the answer has been sent."""
@@ -86,24 +99,31 @@ class ServerSpans:
         return _ended_after(iterable, span, token)
 
     def _carries_context(self, environ: WSGIEnvironment) -> bool:
-        return any(key in environ for key in self._carrier_keys)
+        return not environ.keys().isdisjoint(self._carrier_keys)
 
     def _recorded(self, span: Span, environ: WSGIEnvironment, start_response: StartResponse) -> StartResponse:
         """Give a recorded span the request's attributes; the `start_response` that adds the response's."""
         request_attributes = collect_request_attributes(environ, self._semconv)
-        span.set_attributes(request_attributes)
-        span.set_attributes(collect_custom_request_headers_attributes(environ))
-        # The span starts before the request id is in its context variable: the id is decided here.
-        span.set_attribute(self._request_id_attribute, self._request_id_of(environ))
+        # One call: each takes the span's lock and checks every value it is given.
+        attributes: dict[str, Any] = {
+            **request_attributes,
+            # The span starts before the request id is in its context variable: the id is decided here.
+            self._request_id_attribute: self._request_id_of(environ),
+        }
+        if self._captures_request_headers:
+            attributes.update(collect_custom_request_headers_attributes(environ))
+        span.set_attributes(attributes)
 
         def start_recorded(
             status: str, headers: list[tuple[str, str]], exc_info: OptExcInfo | None = None
         ) -> Callable[[bytes], object]:
             add_response_attributes(span, status, headers, request_attributes, self._semconv)
-            span.set_attributes(collect_custom_response_headers_attributes(headers))
             route = self._route_of(environ)
             span.update_name(f"{environ['REQUEST_METHOD']} {route}")
-            span.set_attribute("http.route", route)
+            if self._captures_response_headers:
+                span.set_attributes({"http.route": route, **collect_custom_response_headers_attributes(headers)})
+            else:
+                span.set_attribute("http.route", route)
             return start_response(status, headers, exc_info)
 
         return start_recorded
