@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from movies_auth.domain import accounts, audit, login_history
@@ -153,19 +153,22 @@ def linked_to(user: User) -> list[SocialAccount]:
 
 def unlink(user: User, provider: str) -> None:
     """Unlink the account's identity at `provider`; 404 if none, 409 if it is the last way to sign in."""
-    # The account's row is locked so two unlinks at once cannot each leave the other as the last way in.
+    # Two unlinks at once must not each leave the other as the last way in. They take turns: on PostgreSQL on the
+    # account's row, locked here; on SQLite (no row locks) at the delete, as its writers do, and the count below
+    # then reads what the other committed. A statement, not the ORM's delete, so a row gone meanwhile is a 404.
     db.session.refresh(user, with_for_update=True)
-    record = _of(user.id, provider)
-    if record is None:
+    unlinked = db.session.execute(
+        delete(SocialAccount)
+        .where(SocialAccount.user_id == user.id, SocialAccount.provider == provider)
+        .returning(SocialAccount.id)
+    ).first()
+    if unlinked is None:
         db.session.rollback()
         raise NotFound(f"No {provider} account is linked")
-    others = (
-        db.session.scalar(select(func.count()).select_from(SocialAccount).where(SocialAccount.user_id == user.id)) or 0
-    )
-    if user.password_hash is None and others <= 1:
+    left = db.session.scalar(select(func.count()).select_from(SocialAccount).where(SocialAccount.user_id == user.id))
+    if user.password_hash is None and not left:
         db.session.rollback()
         raise LastWayToSignIn()
-    db.session.delete(record)
     db.session.commit()
     audit.record("social_account_unlinked", warning=True, user_id=user.id, provider=provider)
 
