@@ -22,12 +22,12 @@ from flask import current_app
 from werkzeug.exceptions import TooManyRequests
 
 from movies_auth.domain import audit
-from movies_auth.domain.redis_scripts import RedisScript
 from movies_auth.extensions import current_settings
 from movies_auth.models import normalize_email
 from movies_auth.observability import metrics
 from movies_auth.observability.request_context import client_ip
 from movies_auth.stores import redis_keys
+from movies_auth.stores.redis_scripts import RedisScript
 
 KNOWN_ADDRESSES_KEPT = 10
 

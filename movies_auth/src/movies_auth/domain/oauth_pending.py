@@ -15,10 +15,10 @@ import math
 
 from movies_auth.domain import audit
 from movies_auth.domain.errors import DomainError
-from movies_auth.domain.redis_scripts import RedisScript
 from movies_auth.extensions import current_settings, redis_store
 from movies_auth.observability.request_context import client_ip
 from movies_auth.stores import redis_keys
+from movies_auth.stores.redis_scripts import RedisScript
 
 # ARGV: the sign-in's lifetime (ms), the bound, the state's digest. Answers 0 (reserved) or, when full, the
 # milliseconds until the oldest place frees. Redis's clock, not the workers': one clock for every score.

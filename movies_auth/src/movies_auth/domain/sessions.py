@@ -27,10 +27,10 @@ from sqlalchemy import delete, select
 
 from movies_auth.domain import audit, devices
 from movies_auth.domain.login_history import printable_user_agent
-from movies_auth.domain.redis_scripts import RedisScript
 from movies_auth.extensions import current_settings, db, redis_store
 from movies_auth.models import SESSION_ID_PATTERN, UserSession
 from movies_auth.stores import redis_keys
+from movies_auth.stores.redis_scripts import RedisScript
 
 PASSWORD_METHOD = "password"  # noqa: S105 (a sign-in method)
 SESSION_ID = re.compile(SESSION_ID_PATTERN)

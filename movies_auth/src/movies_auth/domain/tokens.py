@@ -28,11 +28,11 @@ from flask_jwt_extended.exceptions import JWTExtendedException
 
 from movies_auth.domain import audit, sessions
 from movies_auth.domain.errors import DomainError, Unauthorized
-from movies_auth.domain.redis_scripts import RedisScript
 from movies_auth.extensions import current_settings, db, redis_store
 from movies_auth.models import User
 from movies_auth.observability import metrics
 from movies_auth.stores import redis_keys
+from movies_auth.stores.redis_scripts import RedisScript
 
 SESSION_CLAIM = "sid"
 GENERATION_CLAIM = "gen"
